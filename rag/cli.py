@@ -1,0 +1,114 @@
+"""The `rag` command line: `rag index` builds the index, `rag search` queries it.
+
+Settings come from `RAG_*` environment variables (see README), flags override them.
+Errors print one line on stderr and exit non-zero; `--json` output goes to stdout alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from .errors import RagError
+from .settings import Settings
+
+log = logging.getLogger("rag")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
+    for noisy in ("chromadb", "httpx", "sentence_transformers", "urllib3", "huggingface_hub", "trafilatura"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        return args.func(args)
+    except RagError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rag", description="Ask questions about news articles, with citations.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    index = sub.add_parser("index", help="build or update the index from article files",
+                           description="Index articles (.txt, .md, .jsonl, .html) into a Chroma index. Incremental: "
+                           "only new or changed articles are embedded; articles whose files are gone are removed.")
+    index.add_argument("--source", action="append", type=Path, metavar="PATH",
+                       help="article folder or file (repeatable; default: RAG_SOURCES or seeds/)")
+    index.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
+    index.add_argument("--rebuild", action="store_true",
+                       help="build a fresh index beside the old one and swap it in atomically")
+    index.add_argument("--strict", action="store_true", help="exit with status 4 when any input was skipped")
+    index.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+    index.add_argument("--no-progress", action="store_true", help="no progress bar")
+    index.set_defaults(func=cmd_index)
+
+    search = sub.add_parser("search", help="search the index", description="Find the articles that best match QUERY.")
+    search.add_argument("query", help="question or keywords, Indonesian or English")
+    search.add_argument("-k", type=int, default=5, help="number of articles to return (default 5)")
+    search.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
+    search.add_argument("--json", action="store_true", help="print hits as a JSON list")
+    search.set_defaults(func=cmd_search)
+    return parser
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from .indexer import build_index
+
+    settings = Settings.from_env(index_dir=args.index_dir, sources=tuple(args.source) if args.source else None)
+    summary = build_index(settings, rebuild=args.rebuild, progress=not args.no_progress and not args.json)
+    if args.json:
+        print(json.dumps(summary.to_json(), ensure_ascii=False))
+    else:
+        _print_summary(summary)
+    if args.strict and summary.skipped_files:
+        print(f"error: {len(summary.skipped_files)} input(s) skipped (--strict)", file=sys.stderr)
+        return 4
+    return 0
+
+
+def _print_summary(summary) -> None:
+    out = sys.stderr
+    print(f"indexed into {summary.index_dir}/ in {summary.seconds:.1f}s with {summary.embedder}", file=out)
+    if summary.fallback_reason:
+        print(f"  note: offline fallback embedder in use ({summary.fallback_reason})", file=out)
+    print(f"  articles: {summary.added} added, {summary.updated} updated, {summary.removed} removed, "
+          f"{summary.unchanged} unchanged, {len(summary.skipped_files)} skipped", file=out)
+    print(f"  chunks: {summary.chunks} in the index, {summary.embedded} embedded now", file=out)
+    for skipped in summary.skipped_files:
+        print(f"  skipped {skipped.path}: {skipped.reason}", file=out)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from .search import OpenIndex
+
+    settings = Settings.from_env(index_dir=args.index_dir)
+    index = OpenIndex.open(settings.index_dir)
+    try:
+        hits = index.search(args.query, k=args.k)
+    finally:
+        index.close()
+    if args.json:
+        print(json.dumps(hits, ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        print("no matching articles")
+    for rank, hit in enumerate(hits, start=1):
+        date = (hit.get("published") or "")[:10]
+        print(f"{rank}. {hit['title']} ({hit.get('source') or 'unknown source'}, {date}) score {hit['score']:.3f}")
+        print(f"   {_snippet(hit['text'])}")
+    return 0
+
+
+def _snippet(text: str, width: int = 200) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[:width].rsplit(" ", 1)[0] + " ..."

@@ -1,0 +1,80 @@
+"""Configuration: one frozen object, read from `RAG_*` environment variables at the edge.
+
+Only the CLI and the app call `Settings.from_env()`; everything below them receives a
+`Settings` (or the few values it needs) as an argument. Nothing is read at import time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import ConfigError
+
+DEFAULT_EMBEDDING_MODEL = "intfloat/multilingual-e5-small"
+# Chosen by measurement on the FacQA and TyDi-id valid splits (see README, "Embedders").
+DEFAULT_FALLBACK_EMBEDDER = "use:multilingual-v3"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of rag. Field docs double as the README's configuration table."""
+
+    index_dir: Path = Path("index")
+    """RAG_INDEX_DIR: where the index lives."""
+    sources: tuple[Path, ...] = (Path("seeds"),)
+    """RAG_SOURCES: article folders or files to index, separated by `:`."""
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    """RAG_EMBEDDING_MODEL: a sentence-transformers name or local path, or `use:multilingual-v3`, `hash:DIM`."""
+    embedding_fallback: str = DEFAULT_FALLBACK_EMBEDDER
+    """RAG_EMBEDDING_FALLBACK: used when the model cannot be loaded offline; `none` makes that an error."""
+    chunk_tokens: int = 160
+    """RAG_CHUNK_TOKENS: target chunk size in the embedding model's tokens (title included)."""
+    chunk_overlap_tokens: int = 32
+    """RAG_CHUNK_OVERLAP_TOKENS: tokens of the previous chunk repeated at the start of the next."""
+    max_file_mb: float = 10.0
+    """RAG_MAX_FILE_MB: larger input files are skipped."""
+    embed_batch_size: int = 64
+    """RAG_EMBED_BATCH_SIZE: texts per embedding call."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Read `RAG_*` variables; keyword overrides (from CLI flags) win when not None."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        if "RAG_INDEX_DIR" in env:
+            values["index_dir"] = Path(env["RAG_INDEX_DIR"])
+        if "RAG_SOURCES" in env:
+            values["sources"] = tuple(Path(p) for p in env["RAG_SOURCES"].split(os.pathsep) if p)
+        for name, var in (("embedding_model", "RAG_EMBEDDING_MODEL"), ("embedding_fallback", "RAG_EMBEDDING_FALLBACK")):
+            if env.get(var):
+                values[name] = env[var]
+        for name, var, kind in (
+            ("chunk_tokens", "RAG_CHUNK_TOKENS", int),
+            ("chunk_overlap_tokens", "RAG_CHUNK_OVERLAP_TOKENS", int),
+            ("max_file_mb", "RAG_MAX_FILE_MB", float),
+            ("embed_batch_size", "RAG_EMBED_BATCH_SIZE", int),
+        ):
+            if env.get(var):
+                try:
+                    values[name] = kind(env[var])
+                except ValueError:
+                    raise ConfigError(f"{var}={env[var]!r} is not a number") from None
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.chunk_tokens < 16:
+            raise ConfigError(f"RAG_CHUNK_TOKENS must be at least 16, got {self.chunk_tokens}")
+        if not 0 <= self.chunk_overlap_tokens < self.chunk_tokens // 2:
+            raise ConfigError("RAG_CHUNK_OVERLAP_TOKENS must be between 0 and half of RAG_CHUNK_TOKENS")
+        if self.max_file_mb <= 0 or self.embed_batch_size <= 0:
+            raise ConfigError("RAG_MAX_FILE_MB and RAG_EMBED_BATCH_SIZE must be positive")
+
+    def replace(self, **changes: object) -> Settings:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

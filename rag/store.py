@@ -1,0 +1,212 @@
+"""The persisted index: immutable generations of a Chroma store, and the pointer to the live one.
+
+Layout of an index directory:
+
+    index/
+      CURRENT              name of the live generation (replaced atomically)
+      .lock                held by the one writer (`rag index`)
+      gen-<time>-<id>/     a generation: Chroma's files, manifest.json, articles.json
+      gen-...-<id>.tmp/    a generation being written (removed if its writer died)
+
+A generation is never modified after it is published. A writer copies the live one (or
+starts empty for `--rebuild`), applies its changes, and then flips `CURRENT`; a crash at
+any moment leaves the old generation live and whole. `articles.json` (article id ->
+content hash, chunk count, ...) is part of the generation, so the bookkeeping of what is
+indexed is published in the same step as the vectors and cannot drift from them.
+
+Left out here: how articles become chunks and vectors (indexer.py), and ranking (search.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import IndexMismatch, IndexNotFound
+
+SCHEMA_VERSION = 1
+COLLECTION = "chunks"
+CURRENT = "CURRENT"
+MANIFEST = "manifest.json"
+ARTICLES = "articles.json"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """How a generation was built; queries must be embedded the same way."""
+
+    embedder: dict[str, Any]
+    """id, dimension, max_tokens, requested (the configured model), fallback_reason."""
+    chunking: dict[str, Any]
+    """chunk_tokens, overlap_tokens, chunker_version."""
+    articles: int
+    chunks: int
+    built_at: str
+    sources: list[str] = field(default_factory=list)
+    schema_version: int = SCHEMA_VERSION
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest:
+        data = json.loads((path / MANIFEST).read_text())
+        if data.get("schema_version") != SCHEMA_VERSION:
+            raise IndexMismatch(
+                f"index in {path.parent} has schema version {data.get('schema_version')}, this rag writes "
+                f"{SCHEMA_VERSION}: run `rag index --rebuild`"
+            )
+        return cls(**data)
+
+
+def _chroma_settings():
+    from chromadb.config import Settings as ChromaSettings
+
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+class Generation:
+    """One generation of the index, opened through Chroma's embedded client."""
+
+    def __init__(self, path: Path) -> None:
+        import chromadb
+
+        self.path = path
+        self._client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+        self.collection = self._client.get_or_create_collection(
+            COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+        )
+
+    @property
+    def max_batch_size(self) -> int:
+        return int(self._client.get_max_batch_size())
+
+    def add(self, ids: Sequence[str], vectors: np.ndarray, documents: Sequence[str], metadatas: Sequence[dict]) -> None:
+        step = self.max_batch_size
+        for i in range(0, len(ids), step):
+            self.collection.add(ids=list(ids[i:i + step]), embeddings=vectors[i:i + step],
+                                documents=list(documents[i:i + step]), metadatas=list(metadatas[i:i + step]))
+
+    def delete_articles(self, article_ids: Iterable[str]) -> None:
+        ids = list(article_ids)
+        for i in range(0, len(ids), 500):
+            self.collection.delete(where={"article_id": {"$in": ids[i:i + 500]}})
+
+    def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[dict[str, Any]]:
+        """Nearest chunks: dicts of the chunk's metadata plus `id`, `text` and `score` (cosine similarity)."""
+        count = self.collection.count()
+        if count == 0:
+            return []
+        res = self.collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(n, count),
+                                    where=where, include=["documents", "metadatas", "distances"])
+        hits = []
+        for cid, doc, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]):
+            hits.append({**meta, "id": cid, "text": doc, "score": 1.0 - float(dist)})
+        return hits
+
+    def count(self) -> int:
+        return int(self.collection.count())
+
+    def close(self) -> None:
+        self._client.close()
+
+
+class IndexDir:
+    """The index directory: which generation is live, and making new ones."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def lock_path(self) -> Path:
+        return self.path / ".lock"
+
+    def live(self) -> Path | None:
+        try:
+            name = (self.path / CURRENT).read_text().strip()
+        except FileNotFoundError:
+            return None
+        live = self.path / name
+        return live if (live / MANIFEST).is_file() else None
+
+    def require_live(self) -> Path:
+        live = self.live()
+        if live is None:
+            raise IndexNotFound(f"no index in {self.path}/: build it with `rag index` (articles from seeds/)")
+        return live
+
+    def new_generation(self, copy_of: Path | None) -> Path:
+        """A fresh `.tmp` generation folder, a copy of `copy_of` when given."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}.tmp"
+        tmp = self.path / name
+        if copy_of is not None:
+            shutil.copytree(copy_of, tmp)
+        else:
+            tmp.mkdir()
+        return tmp
+
+    def publish(self, tmp: Path) -> Path:
+        """Make `tmp` the live generation in one atomic step; returns its final path."""
+        final = tmp.with_name(tmp.name.removesuffix(".tmp"))
+        _fsync_tree(tmp)
+        os.rename(tmp, final)
+        pointer = self.path / f".{CURRENT}.{uuid.uuid4().hex[:6]}"
+        with open(pointer, "w") as f:
+            f.write(final.name + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(pointer, self.path / CURRENT)
+        _fsync_dir(self.path)
+        return final
+
+    def remove_unfinished(self) -> None:
+        """Remove generations whose writer died before publishing (the caller holds the lock)."""
+        for child in self.path.glob("gen-*.tmp"):
+            shutil.rmtree(child, ignore_errors=True)
+
+    def collect_garbage(self, keep_previous: Path | None) -> None:
+        """Remove unfinished and superseded generations (the writer holds the lock).
+
+        The previous live generation is kept, so a reader that opened it just before
+        the switch can finish its query."""
+        live = self.live()
+        for child in self.path.iterdir():
+            if child.is_dir() and child.name.startswith("gen-") and child not in (live, keep_previous):
+                shutil.rmtree(child, ignore_errors=True)
+        for child in self.path.glob(f".{CURRENT}.*"):
+            child.unlink(missing_ok=True)
+
+
+def write_metadata(path: Path, manifest: Manifest, articles: dict[str, dict[str, Any]]) -> None:
+    (path / ARTICLES).write_text(json.dumps(articles, ensure_ascii=False, sort_keys=True))
+    (path / MANIFEST).write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2))
+
+
+def read_articles(path: Path) -> dict[str, dict[str, Any]]:
+    return json.loads((path / ARTICLES).read_text())
+
+
+def _fsync_tree(root: Path) -> None:
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(dirpath))
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
