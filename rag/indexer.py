@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +25,7 @@ from typing import Any
 from .articles import Article, Skipped, read_sources
 from .chunks import CHUNKER_VERSION, Chunk, chunk_article
 from .embeddings import Embedder, load_embedder
-from .errors import IndexLocked, IndexMismatch
+from .errors import IndexLocked, IndexMismatch, RagError
 from .settings import Settings
 from .store import Generation, IndexDir, Manifest, read_articles, write_metadata
 
@@ -146,8 +147,7 @@ def build_index(
             )
         embedder_info = manifest.embedder if embedder is None and manifest else _embedder_info(embedder, settings)
         previous = index.live()
-        tmp = index.new_generation(copy_of=live)
-        generation = Generation(tmp)
+        tmp, generation = _start_generation(index, live, manifest.chunks if manifest else 0)
         try:
             generation.delete_articles(removed + [a.id for a in changed if a.id in stored])
             records = {aid: rec for aid, rec in stored.items() if aid in wanted and aid not in {a.id for a in changed}}
@@ -175,6 +175,24 @@ def build_index(
     summary.fallback_reason = embedder_info.get("fallback_reason")
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _start_generation(index: IndexDir, live: Path | None, expected_chunks: int) -> tuple[Path, Generation]:
+    """A writable copy of the live generation (or an empty one), checked before use.
+
+    Readers may rewrite Chroma's files with identical content when they close, so a
+    copy taken at that moment can be torn; a copy whose chunk count is off is retried."""
+    for _ in range(3):
+        tmp = index.new_generation(copy_of=live)
+        try:
+            generation = Generation(tmp)
+            if generation.count() == expected_chunks:
+                return tmp, generation
+            generation.close()
+        except Exception as err:  # a torn copy fails to open in many ways
+            log.warning("copy of %s unusable (%s), retrying", live, err)
+        shutil.rmtree(tmp, ignore_errors=True)
+    raise RagError(f"could not make a consistent copy of {live}; stop the processes using the index and retry")
 
 
 def _embed_articles(

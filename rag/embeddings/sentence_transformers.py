@@ -33,6 +33,7 @@ class SentenceTransformerEmbedder(Embedder):
             raise EmbedderError("sentence-transformers is not installed: pip install sentence-transformers") from err
         self._model = _load(SentenceTransformer, name_or_path, online)
         self.id = f"st:{name_or_path}"
+        self.model_path = str(Path(name_or_path).expanduser()) if Path(name_or_path).expanduser().exists() else name_or_path
         self.dimension = int(self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension")
                              else self._model.get_sentence_embedding_dimension())
         self.max_tokens = int(self._model.max_seq_length)

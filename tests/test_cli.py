@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag.cli import main
+from tests.conftest import REPO
+from tests.corpus import write_bad_inputs
+
+
+@pytest.mark.parametrize("command", [[], ["index"], ["search"]])
+def test_help_on_every_command(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*command, "--help"])
+    assert exit_info.value.code == 0
+    assert "usage: rag" in capsys.readouterr().out
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "index"), "RAG_EMBEDDING_MODEL": "hash:64",
+            "HF_HUB_OFFLINE": "1"}
+
+
+def _rag(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "rag", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+
+
+def test_index_json_summary_and_search_json(tmp_path: Path, articles_dir: Path) -> None:
+    write_bad_inputs(articles_dir, big_file_mb=11)
+    env = _env(tmp_path)
+    done = _rag("index", "--source", str(articles_dir), "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert set(summary) >= {"articles", "chunks", "embedded", "skipped_files", "seconds", "embedder"}
+    assert set(summary["articles"]) == {"added", "updated", "removed", "unchanged", "skipped"}
+    assert summary["articles"]["added"] == 4  # the seed + cp1252, utf16, invalid_utf8
+    assert summary["articles"]["skipped"] == len(summary["skipped_files"]) >= 7
+    assert all(set(s) == {"path", "reason"} for s in summary["skipped_files"])
+    assert summary["embedder"] == "hash:64" and summary["embedded"] == summary["chunks"]
+
+    strict = _rag("index", "--source", str(articles_dir), "--strict", env=env)
+    assert strict.returncode == 4 and "skipped" in strict.stderr
+
+    found = _rag("search", "Anies Gubernur Tokyo", "-k", "2", "--json", env=env)
+    assert found.returncode == 0, found.stderr
+    hits = json.loads(found.stdout)
+    assert set(hits[0]) >= {"article_id", "title", "source", "published", "url", "author", "chunk_index", "text", "score"}
+    assert hits[0]["source"] == "ANTARA"
+
+
+def test_search_without_index_says_how_to_build_it(tmp_path: Path) -> None:
+    done = _rag("search", "apa saja", env=_env(tmp_path))
+    assert done.returncode == 1
+    assert "rag index" in done.stderr and "Traceback" not in done.stderr
