@@ -8,6 +8,7 @@ news QA and cross-lingual queries (numbers in the README), and it is fast on CPU
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -32,9 +33,16 @@ class USEEmbedder(Embedder):
         self.id = "use:multilingual-v3"
         self.dimension = 512
         self.max_tokens = _MAX_TOKENS
+        self._word_tokens = functools.lru_cache(maxsize=1 << 18)(self._count_word)
 
     def count_tokens(self, text: str) -> int:
-        return len(self._model._tokenizer.encode(text, out_type=int)) + 2  # + BOS/EOS
+        # SentencePiece here never joins pieces across whitespace, so a text's count is the
+        # sum of its words' counts; caching per word makes chunking ~10x cheaper than
+        # running the pure-Python tokenizer over every sentence. +2 for <s> and </s>.
+        return 2 + sum(map(self._word_tokens, text.split()))
+
+    def _count_word(self, word: str) -> int:
+        return len(self._model._tokenizer.encode(word, out_type=int, add_bos=False, add_eos=False))
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
