@@ -46,8 +46,10 @@ class Chunk:
         return f"{self.article.id}#{self.index}"
 
     def embedding_text(self) -> str:
-        """Exactly what is embedded: the title gives the chunk its article's context."""
-        return f"{self.article.title}\n{self.text}" if self.article.title else self.text
+        """Exactly what is embedded: the title gives the chunk its article's context
+        (unless the chunk already starts with it, as when the title is the first sentence)."""
+        title = self.article.title
+        return f"{title}\n{self.text}" if title and not self.text.startswith(title) else self.text
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:

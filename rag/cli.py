@@ -12,7 +12,7 @@ import logging
 import sys
 from pathlib import Path
 
-from .errors import RagError
+from .errors import ConfigError, RagError
 from .settings import Settings
 
 log = logging.getLogger("rag")
@@ -52,13 +52,53 @@ def _parser() -> argparse.ArgumentParser:
     index.add_argument("--no-progress", action="store_true", help="no progress bar")
     index.set_defaults(func=cmd_index)
 
-    search = sub.add_parser("search", help="search the index", description="Find the articles that best match QUERY.")
+    search = sub.add_parser("search", help="search the index",
+                            description="Find the articles that best match QUERY (hybrid lexical + dense search). "
+                            "A time in the query ('kemarin', 'Agustus 2022', 'last week') narrows the dates.")
     search.add_argument("query", help="question or keywords, Indonesian or English")
     search.add_argument("-k", type=int, default=5, help="number of articles to return (default 5)")
+    _add_filter_args(search)
     search.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
     search.add_argument("--json", action="store_true", help="print hits as a JSON list")
     search.set_defaults(func=cmd_search)
+
+    evaluate = sub.add_parser("eval", help="measure retrieval quality on ../shared/data",
+                              description="Recall, MRR and nDCG of hybrid search against BM25 alone and dense alone, "
+                              "on FacQA, TyDi-id and IndoSum known-item (paraphrased summaries).")
+    evaluate.add_argument("--data-dir", type=Path, default=Path("../shared/data"), help="default ../shared/data")
+    evaluate.add_argument("--work-dir", type=Path, default=Path(".cache/eval"),
+                          help="where the evaluation indexes are kept between runs (default .cache/eval)")
+    evaluate.add_argument("--sets", default="facqa,tydi,indosum", help="comma-separated: facqa, tydi, indosum")
+    evaluate.add_argument("--split", default="test", choices=["train", "valid", "test"], help="question split (default test)")
+    evaluate.add_argument("--limit", type=int, help="first N questions of each set")
+    evaluate.add_argument("--tune", action="store_true", help="sweep the fusion weight alpha (use with --split valid)")
+    evaluate.add_argument("--json", action="store_true", help="print the numbers as JSON")
+    evaluate.set_defaults(func=cmd_eval)
     return parser
+
+
+def _add_filter_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", type=_date_arg, metavar="DATE", help="published on or after DATE (e.g. 2022-08-01)")
+    parser.add_argument("--until", type=_date_arg, metavar="DATE", help="published before DATE")
+    parser.add_argument("--source", dest="outlet", metavar="NAME", help="only this outlet (e.g. ANTARA, kumparan)")
+    parser.add_argument("--author", metavar="NAME", help="only articles whose author contains NAME")
+    parser.add_argument("--as-of", type=_date_arg, metavar="DATE",
+                        help="reference date for 'kemarin', 'last week' in the query (default: now)")
+
+
+def _date_arg(value: str):
+    from .dates import parse_published
+
+    parsed = parse_published(value)
+    if parsed is None:
+        raise argparse.ArgumentTypeError(f"not a date: {value!r} (try 2022-08-13 or '13 Agustus 2022')")
+    return parsed
+
+
+def _filters(args: argparse.Namespace):
+    from .search import Filters
+
+    return Filters(since=args.since, until=args.until, source=args.outlet, author=args.author)
 
 
 def cmd_index(args: argparse.Namespace) -> int:
@@ -89,23 +129,43 @@ def _print_summary(summary) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .search import OpenIndex
+    from .search import Searcher
 
     settings = Settings.from_env(index_dir=args.index_dir)
-    index = OpenIndex.open(settings.index_dir)
+    searcher = Searcher.open(settings.index_dir)
     try:
-        hits = index.search(args.query, k=args.k)
+        hits = searcher.search(args.query, k=args.k, filters=_filters(args), as_of=args.as_of)
     finally:
-        index.close()
+        searcher.close()
     if args.json:
-        print(json.dumps(hits, ensure_ascii=False, indent=2))
+        print(json.dumps([hit.to_json() for hit in hits], ensure_ascii=False, indent=2))
         return 0
     if not hits:
         print("no matching articles")
     for rank, hit in enumerate(hits, start=1):
-        date = (hit.get("published") or "")[:10]
-        print(f"{rank}. {hit['title']} ({hit.get('source') or 'unknown source'}, {date}) score {hit['score']:.3f}")
-        print(f"   {_snippet(hit['text'])}")
+        date = (hit.published or "")[:10]
+        outlets = ", ".join(hit.outlets) or hit.source or "unknown source"
+        print(f"{rank}. {hit.title} ({outlets}, {date}) score {hit.score:.3f}")
+        print(f"   {_snippet(hit.text)}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluate import SETS, evaluate, format_table
+
+    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    unknown = [s for s in sets if s not in SETS]
+    if unknown:
+        raise ConfigError(f"unknown evaluation set(s) {unknown}; choose from {sorted(SETS)}")
+    if not args.data_dir.is_dir():
+        raise ConfigError(f"{args.data_dir} not found: pass --data-dir")
+    settings = Settings.from_env()
+    rows = evaluate(args.data_dir, args.work_dir, settings, sets, split=args.split, limit=args.limit,
+                    tune=args.tune, progress=not args.json)
+    if args.json:
+        print(json.dumps([{"set": name, "mode": mode, **m} for name, mode, m in rows], indent=2))
+    else:
+        print(format_table(rows))
     return 0
 
 

@@ -15,18 +15,20 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .articles import Article, Skipped, read_sources
+from .articles import Article, ReadResult, Skipped, read_sources
 from .chunks import CHUNKER_VERSION, Chunk, chunk_article
 from .embeddings import Embedder, load_embedder
 from .errors import IndexLocked, IndexMismatch, RagError
 from .settings import Settings
+from .duplicates import duplicate_groups
+from .search import write_search_tables
 from .store import Generation, IndexDir, Manifest, read_articles, write_metadata
 
 log = logging.getLogger(__name__)
@@ -103,17 +105,19 @@ def build_index(
     *,
     rebuild: bool = False,
     embedder: Embedder | None = None,
+    articles: Iterable[Article] | None = None,
     progress: bool = True,
     on_generation: Callable[[Path], None] | None = None,
 ) -> IndexSummary:
     """Index `settings.sources` into `settings.index_dir`; see the module docstring.
 
+    `articles`, when given, is indexed instead of reading `settings.sources`.
     `embedder` overrides the configured one (tests pass a deterministic embedder).
     `on_generation` is called with the unpublished generation's path (crash tests)."""
     started = time.perf_counter()
     index = IndexDir(settings.index_dir)
     summary = IndexSummary(index_dir=str(index.path))
-    read = read_sources(settings.sources, settings.max_file_mb)
+    read = ReadResult(articles=list(articles)) if articles is not None else read_sources(settings.sources, settings.max_file_mb)
     wanted, duplicates = dedupe(read.articles)
     summary.skipped_files = read.skipped + duplicates
 
@@ -155,6 +159,12 @@ def build_index(
                 assert embedder is not None
                 summary.embedded = _embed_articles(generation, changed, embedder, settings, records, progress)
             summary.chunks = generation.count()
+            write_search_tables(generation, tmp)
+            groups = duplicate_groups({aid: a.text for aid, a in wanted.items()})
+            for aid, record in records.items():
+                record.pop("dup_group", None)
+                if aid in groups:
+                    record["dup_group"] = groups[aid]
         finally:
             generation.close()
         manifest = Manifest(
@@ -243,6 +253,9 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
         "published": a.published.isoformat() if a.published else None,
         "published_ts": int(a.published.timestamp()) if a.published else None,
         "tags": ", ".join(a.tags) or None,
+        # Lower-cased copies for exact, case-insensitive filtering.
+        "source_key": a.source.strip().lower() if a.source else None,
+        "author_key": a.author.strip().lower() if a.author else None,
     }
     return {k: v for k, v in meta.items() if v is not None}
 

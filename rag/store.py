@@ -33,7 +33,7 @@ import numpy as np
 
 from .errors import IndexMismatch, IndexNotFound
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 COLLECTION = "chunks"
 CURRENT = "CURRENT"
 MANIFEST = "manifest.json"
@@ -98,17 +98,12 @@ class Generation:
         for i in range(0, len(ids), 500):
             self.collection.delete(where={"article_id": {"$in": ids[i:i + 500]}})
 
-    def query(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[dict[str, Any]]:
-        """Nearest chunks: dicts of the chunk's metadata plus `id`, `text` and `score` (cosine similarity)."""
-        count = self.collection.count()
-        if count == 0:
-            return []
-        res = self.collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=min(n, count),
-                                    where=where, include=["documents", "metadatas", "distances"])
-        hits = []
-        for cid, doc, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0], res["distances"][0]):
-            hits.append({**meta, "id": cid, "text": doc, "score": 1.0 - float(dist)})
-        return hits
+    def nearest(self, vector: np.ndarray, n: int, where: dict | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the `n` nearest chunks, best first. Only ids and
+        distances are fetched: documents and metadata cost more than the search itself."""
+        res = self.collection.query(query_embeddings=[np.asarray(vector, dtype=np.float32)], n_results=n,
+                                    where=where, include=["distances"])
+        return [(cid, 1.0 - float(dist)) for cid, dist in zip(res["ids"][0], res["distances"][0])]
 
     def count(self) -> int:
         return int(self.collection.count())

@@ -13,7 +13,7 @@ from rag.embeddings.hashing import HashingEmbedder
 from rag.errors import EmbedderError
 from rag.indexer import build_index
 from rag.settings import Settings
-from rag.store import IndexDir, Manifest
+from rag.store import SCHEMA_VERSION, IndexDir, Manifest
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> float:
@@ -80,21 +80,21 @@ def test_unavailable_model_falls_back_and_says_so(settings: Settings) -> None:
     assert manifest.embedder["id"] == "hash:64"
     assert manifest.embedder["requested"] == "intfloat/multilingual-e5-small"
     assert "unavailable" in manifest.embedder["fallback_reason"]
-    assert json.loads((IndexDir(settings.index_dir).require_live() / "manifest.json").read_text())["schema_version"] == 1
+    assert json.loads((IndexDir(settings.index_dir).require_live() / "manifest.json").read_text())["schema_version"] == SCHEMA_VERSION
 
 
 def test_real_embedder_end_to_end_finds_the_right_article(tmp_path: Path, articles_dir: Path) -> None:
-    from rag.search import OpenIndex
+    from rag.search import Searcher
     from tests.corpus import write_good_articles
 
     write_good_articles(articles_dir)
     settings = Settings(index_dir=tmp_path / "index", sources=(articles_dir,), embedding_model="use:multilingual-v3")
     summary = build_index(settings, progress=False)
     assert summary.embedder == "use:multilingual-v3" and summary.added == 9
-    index = OpenIndex.open(settings.index_dir)
+    index = Searcher.open(settings.index_dir)
     try:
         assert index.embedder.id == "use:multilingual-v3"
-        assert index.search("Which governor visited Japan to discuss public transport?", k=3)[0]["source"] == "ANTARA"
-        assert "Telukmaya" in index.search("pelabuhan penyeberangan kapal feri mulai beroperasi", k=3)[0]["title"]
+        assert index.search("Which governor visited Japan to discuss public transport?", k=3)[0].source == "ANTARA"
+        assert "Telukmaya" in index.search("pelabuhan penyeberangan kapal feri mulai beroperasi", k=3)[0].title
     finally:
         index.close()

@@ -13,7 +13,7 @@ import pytest
 
 from rag.errors import IndexLocked, IndexMismatch, IndexNotFound
 from rag.indexer import build_index, writer_lock
-from rag.search import OpenIndex
+from rag.search import Searcher
 from rag.settings import Settings
 from rag.store import IndexDir
 from tests.conftest import REPO, SEED
@@ -29,7 +29,7 @@ Kepala desa {place} meminta bantuan perahu karet dari pemerintah kabupaten.
 
 
 def all_chunk_texts(index_dir: Path) -> list[str]:
-    index = OpenIndex.open(index_dir, embedder=None)
+    index = Searcher.open(index_dir)
     try:
         return index.generation.collection.get(include=["documents"])["documents"]
     finally:
@@ -73,20 +73,20 @@ def test_same_article_under_two_names_is_stored_once(settings: Settings, embedde
 
 def test_search_finds_the_article_with_its_metadata(settings: Settings, embedder) -> None:
     build_index(settings, embedder=embedder, progress=False)
-    index = OpenIndex.open(settings.index_dir)  # the embedder comes from the manifest
+    index = Searcher.open(settings.index_dir)  # the embedder comes from the manifest
     try:
         (hit,) = index.search("Anies Gubernur Tokyo Koike", k=3)
     finally:
         index.close()
-    assert hit["title"] == "Anies kunjungi Jepang bahas kerja sama transportasi publik"
-    assert hit["published"] == "2022-08-13T13:56:00+07:00" and hit["source"] == "ANTARA"
-    assert hit["author"] == "Dewa Ketut Sudiarta Wiguna"
-    assert 0 < hit["score"] <= 1
+    assert hit.title == "Anies kunjungi Jepang bahas kerja sama transportasi publik"
+    assert hit.published == "2022-08-13T13:56:00+07:00" and hit.source == "ANTARA"
+    assert hit.author == "Dewa Ketut Sudiarta Wiguna"
+    assert 0 < hit.score <= 1
 
 
 def test_no_index_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(IndexNotFound, match="rag index"):
-        OpenIndex.open(tmp_path / "nothing")
+        Searcher.open(tmp_path / "nothing")
 
 
 def test_index_built_differently_must_be_rebuilt(settings: Settings, embedder) -> None:
@@ -163,10 +163,10 @@ def test_kill_9_during_rebuild_leaves_the_old_index_answering(tmp_path: Path, ar
         killed_while_writing += bool(list((tmp_path / "index").glob("*.tmp")))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
-        index = OpenIndex.open(tmp_path / "index")
+        index = Searcher.open(tmp_path / "index")
         try:
             assert index.generation.count() == before["chunks"]
-            assert index.search("Anies Tokyo", k=1)[0]["source"] == "ANTARA"
+            assert index.search("Anies Tokyo", k=1)[0].source == "ANTARA"
         finally:
             index.close()
 

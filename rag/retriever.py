@@ -1,0 +1,73 @@
+"""LangChain's retriever interface over `Searcher`: `get_retriever(...).invoke(query)`.
+
+Each `Document` is the best chunk of one article (near-duplicates collapsed), with the
+article's metadata and the chunk's character offsets in the article body.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from .dates import parse_published
+from .embeddings import Embedder
+from .errors import ConfigError
+from .search import Filters, Hit, Searcher
+
+
+class NewsRetriever(BaseRetriever):
+    """Hybrid news search as a LangChain retriever; usable in any LCEL chain."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    searcher: Searcher
+    k: int = 5
+    filters: Filters = Filters()
+    as_of: datetime | None = None
+
+    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
+        hits = self.searcher.search(query, k=self.k, filters=self.filters, as_of=self.as_of)
+        return [hit_document(hit) for hit in hits]
+
+
+def hit_document(hit: Hit) -> Document:
+    metadata = {
+        "article_id": hit.article_id, "title": hit.title, "source": hit.source, "published": hit.published,
+        "url": hit.url, "author": hit.author, "chunk_index": hit.chunk_index, "start": hit.start, "end": hit.end,
+        "score": hit.score, "outlets": hit.outlets,
+    }
+    return Document(page_content=hit.text, metadata=metadata, id=f"{hit.article_id}#{hit.chunk_index}")
+
+
+def _as_datetime(value: datetime | str | None, name: str) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    parsed = parse_published(value)
+    if parsed is None:
+        raise ConfigError(f"{name}={value!r} is not a date (try '2022-08-13' or '13 Agustus 2022')")
+    return parsed
+
+
+def get_retriever(
+    index_dir: str | Path = "index",
+    k: int = 5,
+    *,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    source: str | None = None,
+    author: str | None = None,
+    as_of: datetime | str | None = None,
+    embedder: Embedder | None = None,
+) -> NewsRetriever:
+    """Open the index in `index_dir` and return a retriever of the `k` best articles.
+
+    Filters combine: published in [since, until), the outlet `source` (case-insensitive),
+    an `author` name fragment. `as_of` anchors time words in queries ("kemarin")."""
+    filters = Filters(since=_as_datetime(since, "since"), until=_as_datetime(until, "until"), source=source, author=author)
+    return NewsRetriever(searcher=Searcher.open(Path(index_dir), embedder=embedder), k=k, filters=filters,
+                         as_of=_as_datetime(as_of, "as_of"))

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from langchain_core.retrievers import BaseRetriever
+from langchain_core.runnables import RunnableLambda
+
+from rag import get_retriever
+from rag.embeddings.hashing import HashingEmbedder
+from rag.indexer import build_index
+from rag.settings import Settings
+from tests.conftest import SEED
+
+FLOOD = "Banjir setinggi {h} meter merendam ratusan rumah warga di {place}. Warga mengungsi ke masjid terdekat. " \
+        "Petugas BPBD membagikan makanan dan selimut kepada pengungsi banjir."
+TRANSPORT = ("Ketua MPR Zulkifli Hasan menyesalkan kisruh antara pelaku transportasi online dan tradisional. "
+             "Ia meminta pemerintah mempertemukan kedua pihak. ") * 12
+
+
+def _record(id_: str, source: str, date: str, text: str, author: str | None = None, title: str | None = None) -> dict:
+    return {"id": id_, "title": title or text.split(".")[0][:60], "date": date, "source": source,
+            "url": f"https://example.com/{id_}", "author": author, "text": text}
+
+
+@pytest.fixture(scope="module")
+def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("retriever")
+    articles = root / "articles"
+    articles.mkdir()
+    (articles / SEED.name).write_text(SEED.read_text())
+    seed_text = SEED.read_text().split("\nAnies kunjungi Jepang")[0]
+    records = [
+        _record("kompas-anies", "Kompas", "2022-08-13T15:00:00+07:00",
+                seed_text.replace("Jakarta (ANTARA) - ", "JAKARTA, KOMPAS - "), author="Redaksi Kompas",
+                title="Anies kunjungi Jepang bahas kerja sama transportasi publik"),
+        _record("kumparan-mpr", "kumparan", "2017-03-28T04:15:36Z", TRANSPORT, author="Ananda Wardhiati"),
+        _record("detik-banjir", "detik", "2022-08-12T09:00:00+07:00", FLOOD.format(h="satu", place="Kampung Melayu"),
+                author="Rina Kurniawati"),
+        _record("antara-banjir", "ANTARA", "2022-08-05T10:00:00+07:00", FLOOD.format(h="dua", place="Bojonegoro"),
+                author="Dewa Ketut Sudiarta Wiguna"),
+        _record("reuters-flood", "Reuters", "2022-07-20T08:00:00+07:00",
+                "Flood waters one metre deep swamped hundreds of homes in Manila. Residents fled to schools. "
+                "Rescue teams handed out food and blankets to flood evacuees.", author="John Smith"),
+    ]
+    (articles / "more.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    settings = Settings(index_dir=root / "index", sources=(articles,), embedding_model="hash:128",
+                        chunk_tokens=48, chunk_overlap_tokens=8)
+    build_index(settings, embedder=HashingEmbedder(128), progress=False)
+    return root / "index"
+
+
+def ids(docs) -> list[str]:
+    return [d.metadata["article_id"] for d in docs]
+
+
+def test_is_a_langchain_retriever_with_full_metadata(index_dir: Path) -> None:
+    retriever = get_retriever(index_dir, k=3)
+    assert isinstance(retriever, BaseRetriever)
+    docs = retriever.invoke("banjir merendam rumah warga")
+    assert len(docs) == 3 and set(ids(docs)[:2]) == {"detik-banjir", "antara-banjir"}
+    meta = docs[0].metadata
+    assert set(meta) >= {"article_id", "title", "source", "published", "url", "author", "chunk_index", "start", "end", "score"}
+    assert meta["published"].startswith("2022-08-") and meta["url"].startswith("https://example.com/")
+    assert meta["end"] - meta["start"] == len(docs[0].page_content)
+    chain = retriever | RunnableLambda(ids)
+    assert chain.invoke("banjir merendam rumah warga") == ids(docs)
+
+
+def test_one_hit_per_article(index_dir: Path) -> None:
+    docs = get_retriever(index_dir, k=5).invoke("Zulkifli Hasan transportasi online tradisional")
+    assert ids(docs)[0] == "kumparan-mpr"
+    assert len(ids(docs)) == len(set(ids(docs)))
+
+
+def test_republished_wire_story_is_one_hit_listing_every_outlet(index_dir: Path) -> None:
+    docs = get_retriever(index_dir, k=5).invoke("Anies Gubernur Tokyo Yuriko Koike")
+    anies = [d for d in docs if "Anies" in d.metadata["title"]]
+    assert len(anies) == 1
+    assert sorted(anies[0].metadata["outlets"]) == ["ANTARA", "Kompas"]
+
+
+@pytest.mark.parametrize("filters,expected", [
+    ({"source": "antara"}, {"antara-banjir", "antara-2022-08-13-anies-kunjungi-jepang"}),
+    ({"since": "2022-08-10"}, {"detik-banjir", "antara-2022-08-13-anies-kunjungi-jepang"}),
+    ({"until": "2022-08-01"}, {"reuters-flood", "kumparan-mpr"}),
+    ({"since": "2022-08-01", "until": "2022-08-10"}, {"antara-banjir"}),
+    ({"author": "wiguna"}, {"antara-banjir", "antara-2022-08-13-anies-kunjungi-jepang"}),
+    ({"source": "ANTARA", "since": "2022-08-10"}, {"antara-2022-08-13-anies-kunjungi-jepang"}),
+])
+def test_filters_restrict_and_combine(index_dir: Path, filters: dict, expected: set[str]) -> None:
+    docs = get_retriever(index_dir, k=10, **filters).invoke("banjir warga Anies transportasi flood")
+    assert set(ids(docs)) == expected
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("banjir kemarin", {"detik-banjir"}),
+    ("banjir pekan lalu", {"antara-banjir"}),
+    ("banjir Agustus 2022", {"detik-banjir", "antara-banjir"}),
+    ("flood last month", {"reuters-flood"}),
+    ("transportasi online pada tahun 2017", {"kumparan-mpr"}),
+])
+def test_time_in_the_query_narrows_the_dates(index_dir: Path, query: str, expected: set[str]) -> None:
+    # As of Saturday 13 August 2022: yesterday is the 12th, last week is 1-7 August.
+    docs = get_retriever(index_dir, k=len(expected), as_of="2022-08-13T18:00:00+07:00").invoke(query)
+    assert set(ids(docs)) == expected
+
+
+def test_time_without_matches_falls_back_to_all_dates(index_dir: Path) -> None:
+    docs = get_retriever(index_dir, k=3, as_of="2022-08-13T18:00:00+07:00").invoke("transportasi online kemarin")
+    assert ids(docs)[0] == "kumparan-mpr"
