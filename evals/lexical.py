@@ -49,6 +49,7 @@ PRESETS = {
     "plain+light-sw": PLAIN + ",stopwords=light",
     "plain+sastrawi-sw": PLAIN + ",stopwords=sastrawi",
     "plain+en-sw": PLAIN + ",en=1",
+    "plain+k1": PLAIN + ",k1=0.9",
     "chosen": "",
     "chosen-stem": "stem=0",
     "chosen-qw": "qw=0",
@@ -57,10 +58,11 @@ PRESETS = {
     "chosen-en-sw": "en=0",
     "chosen-parts": "compounds=parts",
     "chosen-joined": "compounds=joined",
+    "chosen@k1=1.5": "k1=1.5",
 }
-DEFAULT_VARIANTS = ("plain", "plain+qw", "plain+both", "plain+stem", "plain+light-sw", "plain+en-sw",
-                    "chosen", "chosen-stem", "chosen-qw", "chosen-light-sw", "chosen+sastrawi-sw",
-                    "chosen-parts", "chosen-joined")
+DEFAULT_VARIANTS = ("plain", "plain+qw", "plain+both", "plain+stem", "plain+light-sw", "plain+en-sw", "plain+k1",
+                    "chosen", "chosen-stem", "chosen-qw", "chosen-light-sw", "chosen+sastrawi-sw", "chosen-en-sw",
+                    "chosen-parts", "chosen-joined", "chosen@k1=1.5")
 GRID_K1 = (0.6, 0.9, 1.2, 1.5, 2.0)
 GRID_B = (0.3, 0.5, 0.75, 0.9)
 

@@ -28,7 +28,7 @@ from .embeddings import Embedder, load_embedder
 from .errors import IndexLocked, IndexMismatch, RagError
 from .settings import Settings
 from .duplicates import duplicate_groups
-from .search import write_search_tables
+from .search import search_tables_current, write_search_tables
 from .store import Generation, IndexDir, Manifest, read_articles, write_metadata
 
 log = logging.getLogger(__name__)
@@ -135,7 +135,7 @@ def build_index(
         summary.updated = sum(a.id in stored for a in changed)
         summary.added = len(changed) - summary.updated
         summary.unchanged = len(wanted) - len(changed)
-        if live is not None and not changed and not removed:
+        if live is not None and not changed and not removed and search_tables_current(live):
             summary.chunks = manifest.chunks if manifest else 0
             summary.embedder = manifest.embedder["id"] if manifest else ""
             summary.fallback_reason = manifest.embedder.get("fallback_reason") if manifest else None

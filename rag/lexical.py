@@ -50,9 +50,16 @@ karena ke kepada kita lagi lalu maka masih mereka namun nya oleh pada para pun s
 sangat saya se sebagai sebuah sedang sehingga sejak seorang seperti serta setelah sudah
 supaya tak telah tentang terhadap tersebut tetapi tidak untuk walau yaitu yakni yang
 """.split())
+# English function words, for English questions about Indonesian text (without them
+# `the`/`of` match English titles quoted in Indonesian passages). Words that are also
+# names or Indonesian (May, Will, Can, i as a Roman numeral) are left out; `as` and `who`
+# are safe because acronyms (AS = Amerika Serikat, WHO) are kept, see `analyze`.
 STOPWORDS_EN = frozenset("""
-a an and are as at be but by for from has have in into is it its of on or that the their
-there these this to was were will with
+a about after also an and are as at be been before being between both but by could did do
+does doing during each for from had has have having he her him his if in into is it its me
+more most my not of off on only or other our out over same she should so some such than
+that the their them then there these they this those to too under until up us very was we
+were while with would you your
 """.split())
 # Interrogatives name the kind of answer, never a word of the passage that holds it.
 QUESTION_WORDS = frozenset("""
@@ -81,7 +88,7 @@ class AnalyzerConfig:
 
 
 DEFAULT_ANALYZER = AnalyzerConfig()
-DEFAULT_K1 = 1.2
+DEFAULT_K1 = 0.9
 DEFAULT_B = 0.75
 
 
@@ -125,8 +132,10 @@ def analyze(text: str, config: AnalyzerConfig = DEFAULT_ANALYZER) -> list[str]:
         raise ValueError(f"unknown compounds option {config.compounds!r}")
     drop = _dropped(config)
     out: list[str] = []
-    for match in _TOKEN.finditer(text.lower()):
-        token = match.group()
+    for match in _TOKEN.finditer(text):
+        # An all-capitals word is an acronym (AS, WHO, IT), never a stopword or question word.
+        keep_all = len(match.group()) > 1 and match.group().isupper()
+        token = match.group().lower()
         parts = _PART.findall(token)
         if len(parts) == 1 and parts[0] == token:
             words = parts
@@ -137,7 +146,7 @@ def analyze(text: str, config: AnalyzerConfig = DEFAULT_ANALYZER) -> list[str]:
         else:  # joined form for exact matches, parts for the spaced-out or partial spelling
             words = [token, *parts]
         for word in words:
-            if word in drop:
+            if word in drop and not keep_all:
                 continue
             out.append(stem(word) if config.stem else word)
     return out
@@ -195,7 +204,8 @@ class LexicalIndex:
         weights = np.concatenate([self.data[s:e] for s, e in zip(starts, ends)])
         # A repeated query term counts again, as in bm25s; bincount beats np.add.at ~10x.
         scores = np.bincount(docs, weights=weights, minlength=len(self))
-        candidates = np.unique(docs)
+        # Every posting weight is > 0 (Lucene IDF is positive), so nonzero = matched.
+        candidates = np.flatnonzero(scores)
         if allowed is not None:
             candidates = candidates[allowed[candidates]]
         if len(candidates) > k:

@@ -242,6 +242,20 @@ class Searcher:
         return hits
 
 
+def search_tables_current(path: Path) -> bool:
+    """Whether a generation's lexical index was built the way this version builds it
+    (an analyzer change needs new tables, though no new embeddings)."""
+    from .lexical import DEFAULT_ANALYZER, DEFAULT_B, DEFAULT_K1, FORMAT_VERSION, META_FILE
+
+    try:
+        meta = json.loads((path / LEXICAL_DIR / META_FILE).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return False
+    bm25 = meta.get("bm25", {})
+    return (meta.get("version") == FORMAT_VERSION and meta.get("analyzer") == DEFAULT_ANALYZER.to_dict()
+            and (bm25.get("k1"), bm25.get("b")) == (DEFAULT_K1, DEFAULT_B))
+
+
 def write_search_tables(generation: Generation, path: Path) -> None:
     """Build the lexical index and chunk table of a generation from what Chroma holds,
     so that they always describe exactly the stored chunks."""

@@ -175,3 +175,21 @@ def test_kill_9_during_rebuild_leaves_the_old_index_answering(tmp_path: Path, ar
     out, err = second.communicate(timeout=120)
     assert second.returncode == 0, err
     assert json.loads(out)["embedded"] == 0
+
+
+def test_stale_search_tables_are_rebuilt_without_embedding(settings: Settings, embedder) -> None:
+    build_index(settings, embedder=embedder, progress=False)
+    live = IndexDir(settings.index_dir).require_live()
+    meta_path = live / "lexical" / "lexical.json"
+    meta = json.loads(meta_path.read_text())
+    meta["analyzer"]["stem"] = not meta["analyzer"]["stem"]  # as if built by an older analyzer
+    meta_path.write_text(json.dumps(meta))
+    calls = embedder.calls
+    summary = build_index(settings, embedder=embedder, progress=False)
+    assert summary.embedded == 0 and embedder.calls == calls
+    assert IndexDir(settings.index_dir).require_live() != live
+    searcher = Searcher.open(settings.index_dir, embedder=embedder)
+    try:
+        assert searcher.search("Anies Tokyo", k=1)[0].source == "ANTARA"
+    finally:
+        searcher.close()
