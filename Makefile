@@ -30,8 +30,9 @@ test: install
 bench: install
 	$(BIN)/python -m bench.indexing
 
+# Retrieval quality on the test splits of ../shared/data (first run indexes them: ~15 min).
 eval: install
-	$(BIN)/python -m evals.embedders
+	$(BIN)/rag eval
 
 clean:
 	rm -rf $(VENV) index/gen-* index/CURRENT index/.lock

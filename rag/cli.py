@@ -162,10 +162,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
     rows = evaluate(args.data_dir, args.work_dir, settings, sets, split=args.split, limit=args.limit,
                     tune=args.tune, progress=not args.json)
+    import resource
+
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if args.json:
-        print(json.dumps([{"set": name, "mode": mode, **m} for name, mode, m in rows], indent=2))
+        print(json.dumps({"rows": [{"set": name, "mode": mode, **m} for name, mode, m in rows], "peak_rss_mb": peak_mb}, indent=2))
     else:
         print(format_table(rows))
+        print(f"peak memory (RSS) of this process: {peak_mb:.0f} MB")
     return 0
 
 

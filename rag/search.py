@@ -4,9 +4,10 @@ For a query:
   1. a time expression in it ("kemarin", "Agustus 2022", "last week") becomes a date
      filter relative to `as_of`, used when the period holds a match at least half as
      good as the best match overall;
-  2. candidates are the top chunks of the lexical index and of Chroma, each scored
-     by both (the dense score of a lexical-only candidate is computed from its stored
-     vector, so fusion never guesses a missing score);
+  2. candidates are the top articles of the lexical index (BM25 over whole articles)
+     and the articles of Chroma's nearest chunks; every chunk of a candidate gets its
+     exact dense score from the stored vectors, and an article's dense score is that of
+     its best chunk, which is also the chunk shown;
   3. scores are fused as `alpha * lexical/max(lexical) + (1 - alpha) * dense`, with
      `alpha` chosen on the valid splits (`rag eval --tune`): alpha=1 is BM25 alone,
      so the tuned fusion is never worse than BM25 on the data it was chosen on;
@@ -32,6 +33,9 @@ from .lexical import LexicalIndex
 from .store import ARTICLES, Generation, IndexDir, Manifest, read_articles
 
 CHUNK_TABLE = "chunks.json"
+VECTORS = "vectors.npy"
+SEARCH_META = "search.json"
+SEARCH_TABLES_VERSION = 2  # bump when the tables written by write_search_tables change
 LEXICAL_DIR = "lexical"
 
 # Chosen on FacQA and TyDi-id valid (`rag eval --tune`); see README "Search quality".
@@ -75,19 +79,24 @@ class Hit:
 
 
 class ChunkTable:
-    """Per-chunk fields needed to filter without asking Chroma, in lexical-index order."""
+    """Per-chunk fields needed to filter and re-score without asking Chroma: chunk ids in
+    a fixed order, their article, date, outlet and author, and their vectors (memory-mapped)."""
 
-    def __init__(self, rows: dict[str, list]) -> None:
+    def __init__(self, rows: dict[str, list], vectors: np.ndarray) -> None:
         self.ids: list[str] = rows["ids"]
-        self.article_ids = np.array(rows["article_ids"], dtype=object)
+        self.article_ids: list[str] = rows["article_ids"]
         self.published_ts = np.array([t if t is not None else -1 for t in rows["published_ts"]], dtype=np.int64)
         self.source_keys = np.array(rows["source_keys"], dtype=object)
         self.author_keys = np.array(rows["author_keys"], dtype=object)
+        self.vectors = vectors
         self.position = {cid: i for i, cid in enumerate(self.ids)}
+        self.chunks_of: dict[str, list[int]] = {}
+        for i, article_id in enumerate(self.article_ids):
+            self.chunks_of.setdefault(article_id, []).append(i)
 
     @classmethod
     def load(cls, path: Path) -> ChunkTable:
-        return cls(json.loads((path / CHUNK_TABLE).read_text()))
+        return cls(json.loads((path / CHUNK_TABLE).read_text()), np.load(path / VECTORS, mmap_mode="r"))
 
     def mask(self, filters: Filters) -> np.ndarray | None:
         if filters.is_empty():
@@ -158,17 +167,16 @@ class Searcher:
         as_of: datetime | None = None,
         *,
         alpha: float | None = None,
-        per_article: bool = True,
         dates_in_query: bool = True,
     ) -> list[Hit]:
         """The best `k` hits for `query`; see the module docstring for the steps."""
         filters = filters or Filters()
-        everywhere = self._search(query, k, filters, alpha, per_article)
+        everywhere = self._search(query, k, filters, alpha)
         period = find_time_expression(query, as_of or datetime.now(timezone.utc).astimezone()) if dates_in_query else None
         if period is None or not everywhere:
             return everywhere
         text = query.replace(period.phrase, " ").strip() or query
-        narrowed = self._search(text, k, intersect(filters, period), alpha, per_article)
+        narrowed = self._search(text, k, intersect(filters, period), alpha)
         # The period is a wish, not a wall: when nothing in it matches nearly as well as
         # the best match overall ("pada tahun 1998" may be the event's year, not the
         # article's), the unrestricted results are more useful.
@@ -176,68 +184,80 @@ class Searcher:
             return narrowed
         return everywhere
 
-    def _search(self, query: str, k: int, filters: Filters, alpha: float | None, per_article: bool) -> list[Hit]:
+    def _search(self, query: str, k: int, filters: Filters, alpha: float | None) -> list[Hit]:
         alpha = self.alpha if alpha is None else alpha
-        mask = self.table.mask(filters)
-        if mask is not None and not mask.any():
+        chunk_mask = self.table.mask(filters)
+        if chunk_mask is not None and not chunk_mask.any():
             return []
-        pool = CANDIDATES + 4 * k if per_article else CANDIDATES
-        lexical = dict(self.lexical.search(query, pool, allowed=mask)) if alpha > 0 else {}
-        dense: dict[int, float] = {}
-        vector = self.embedder.encode_queries([query])[0] if alpha < 1 else None
+        article_mask = None
+        if chunk_mask is not None:
+            allowed = {self.table.article_ids[i] for i in np.flatnonzero(chunk_mask)}
+            article_mask = np.array([a in allowed for a in self.lexical.ids], dtype=bool)
+        pool = CANDIDATES + 4 * k
+        # Lexical scores are per article: BM25 over whole articles keeps a passage's
+        # words together however it was chunked.
+        lexical = {self.lexical.ids[i]: score for i, score in self.lexical.search(query, pool, allowed=article_mask)} \
+            if alpha > 0 else {}
+        dense: dict[int, float] = {}  # chunk position -> cosine
+        vector = self.embedder.encode_queries([query])[0] if alpha < 1 or lexical else None
         if vector is not None and self.table.ids:
-            for chunk_id, score in self.generation.nearest(vector, min(pool, len(self.table.ids)), chroma_where(filters)):
-                i = self.table.position.get(chunk_id)
-                if i is not None and (mask is None or mask[i]):
-                    dense[i] = score
-            missing = [i for i in lexical if i not in dense]
-            if missing:
-                dense.update(zip(missing, self._dense_scores(vector, missing)))
-        top_lexical = max(lexical.values(), default=0.0) or 1.0
-        fused = {i: alpha * lexical.get(i, 0.0) / top_lexical + (1 - alpha) * dense.get(i, 0.0)
-                 for i in set(lexical) | set(dense)}
-        ranked = sorted(fused, key=lambda i: (-fused[i], self.table.ids[i]))
-        return self._to_hits(ranked, fused, lexical, dense, k, per_article)
-
-    def _dense_scores(self, vector: np.ndarray, positions: list[int]) -> list[float]:
-        ids = [self.table.ids[i] for i in positions]
-        got = self.generation.collection.get(ids=ids, include=["embeddings"])
-        by_id = dict(zip(got["ids"], got["embeddings"]))
-        return [float(np.dot(by_id[cid], vector)) if cid in by_id else 0.0 for cid in ids]
-
-    def _to_hits(self, ranked: list[int], fused: dict[int, float], lexical: dict[int, float],
-                 dense: dict[int, float], k: int, per_article: bool) -> list[Hit]:
-        chosen: list[int] = []
-        groups: dict[str, int] = {}  # duplicate group (or article) -> index in chosen
-        outlets: dict[int, list[str]] = {}
-        for i in ranked:
+            if alpha < 1:
+                for chunk_id, score in self.generation.nearest(vector, min(2 * pool, len(self.table.ids)), chroma_where(filters)):
+                    i = self.table.position.get(chunk_id)
+                    if i is not None and (chunk_mask is None or chunk_mask[i]):
+                        dense[i] = score
+            # Exact dense scores for every chunk of the lexical candidates, from the stored
+            # vectors: fusion never has to guess a missing score, and each article's best
+            # chunk is known.
+            rescore = [i for a in lexical for i in self.table.chunks_of.get(a, ()) if i not in dense]
+            if rescore:
+                scores = np.asarray(self.table.vectors[np.sort(rescore)]) @ vector
+                dense.update(zip(np.sort(rescore).tolist(), scores.tolist()))
+        best_chunk: dict[str, int] = {}
+        for i, score in dense.items():
             article_id = self.table.article_ids[i]
+            if article_id not in best_chunk or score > dense[best_chunk[article_id]]:
+                best_chunk[article_id] = i
+        top_lexical = max(lexical.values(), default=0.0) or 1.0
+        dense_weight = 1 - alpha if alpha < 1 else 0.0
+        fused = {a: alpha * lexical.get(a, 0.0) / top_lexical + (dense_weight * dense[best_chunk[a]] if a in best_chunk else 0.0)
+                 for a in set(lexical) | set(best_chunk)}
+        ranked = sorted(fused, key=lambda a: (-fused[a], a))
+        return self._to_hits(ranked, fused, lexical, dense, best_chunk, k)
+
+    def _to_hits(self, ranked: list[str], fused: dict[str, float], lexical: dict[str, float],
+                 dense: dict[int, float], best_chunk: dict[str, int], k: int) -> list[Hit]:
+        chosen: list[str] = []
+        outlets: dict[str, list[str]] = {}
+        group_head: dict[str, str] = {}  # duplicate group -> the article shown for it
+        for article_id in ranked:
             record = self.articles.get(article_id, {})
-            group = record.get("dup_group", article_id) if per_article else self.table.ids[i]
-            if group in groups:
-                first = chosen[groups[group]]
+            group = record.get("dup_group", article_id)
+            if group in group_head:
                 source = record.get("source")
-                if source and source not in outlets[first] and self.table.article_ids[first] != article_id:
-                    outlets[first].append(source)
+                head = group_head[group]
+                if head in outlets and source and source not in outlets[head]:
+                    outlets[head].append(source)
                 continue
-            if len(chosen) == k:
-                continue  # keep scanning only to collect outlets of chosen duplicates
-            groups[group] = len(chosen)
-            chosen.append(i)
-            outlets[i] = [record["source"]] if record.get("source") else []
+            group_head[group] = article_id
+            if len(chosen) < k:  # past k, keep scanning only to list the outlets of chosen stories
+                chosen.append(article_id)
+                outlets[article_id] = [record["source"]] if record.get("source") else []
         if not chosen:
             return []
-        got = self.generation.collection.get(ids=[self.table.ids[i] for i in chosen], include=["documents", "metadatas"])
+        chunk_ids = [self.table.ids[best_chunk.get(a, self.table.chunks_of[a][0])] for a in chosen]
+        got = self.generation.collection.get(ids=chunk_ids, include=["documents", "metadatas"])
         rows = {cid: (doc, meta) for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])}
         hits = []
-        for i in chosen:
-            doc, meta = rows[self.table.ids[i]]
+        for article_id, chunk_id in zip(chosen, chunk_ids):
+            doc, meta = rows[chunk_id]
             hits.append(Hit(
-                article_id=meta["article_id"], title=meta.get("title", ""), source=meta.get("source"),
+                article_id=article_id, title=meta.get("title", ""), source=meta.get("source"),
                 published=meta.get("published"), url=meta.get("url"), author=meta.get("author"),
                 chunk_index=meta["chunk_index"], start=meta["start"], end=meta["end"], text=doc,
-                score=round(fused[i], 6), outlets=outlets[i], lexical_score=round(lexical.get(i, 0.0), 4),
-                dense_score=round(dense.get(i, 0.0), 4),
+                score=round(fused[article_id], 6), outlets=outlets[article_id],
+                lexical_score=round(lexical.get(article_id, 0.0), 4),
+                dense_score=round(dense.get(self.table.position[chunk_id], 0.0), 4),
             ))
         return hits
 
@@ -249,7 +269,10 @@ def search_tables_current(path: Path) -> bool:
 
     try:
         meta = json.loads((path / LEXICAL_DIR / META_FILE).read_text())
+        tables = json.loads((path / SEARCH_META).read_text())
     except (FileNotFoundError, json.JSONDecodeError):
+        return False
+    if tables.get("version") != SEARCH_TABLES_VERSION:
         return False
     bm25 = meta.get("bm25", {})
     return (meta.get("version") == FORMAT_VERSION and meta.get("analyzer") == DEFAULT_ANALYZER.to_dict()
@@ -257,30 +280,50 @@ def search_tables_current(path: Path) -> bool:
 
 
 def write_search_tables(generation: Generation, path: Path) -> None:
-    """Build the lexical index and chunk table of a generation from what Chroma holds,
-    so that they always describe exactly the stored chunks."""
+    """Build a generation's lexical index (per article), chunk table and vector matrix
+    from what Chroma holds, so that they always describe exactly the stored chunks."""
     ids: list[str] = []
     texts: list[str] = []
     metas: list[dict] = []
+    vectors: list[np.ndarray] = []
     page = 5000
     for offset in range(0, generation.count(), page):
-        got = generation.collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+        got = generation.collection.get(include=["documents", "metadatas", "embeddings"], limit=page, offset=offset)
         ids.extend(got["ids"])
         texts.extend(got["documents"])
         metas.extend(got["metadatas"])
-    order = sorted(range(len(ids)), key=ids.__getitem__)
-    ids = [ids[i] for i in order]
-    metas = [metas[i] for i in order]
-    texts = [f"{metas[j].get('title', '')}\n{texts[i]}" for j, i in enumerate(order)]
-    LexicalIndex.build(texts, ids).save(path / LEXICAL_DIR)
+        vectors.append(np.asarray(got["embeddings"], dtype=np.float32))
+    order = sorted(range(len(ids)), key=lambda i: (metas[i]["article_id"], metas[i]["chunk_index"]))
+    matrix = np.concatenate(vectors)[order] if vectors else np.zeros((0, 1), dtype=np.float32)
+    np.save(path / VECTORS, matrix)
     table = {
-        "ids": ids,
-        "article_ids": [m["article_id"] for m in metas],
-        "published_ts": [m.get("published_ts") for m in metas],
-        "source_keys": [m.get("source_key") for m in metas],
-        "author_keys": [m.get("author_key") for m in metas],
+        "ids": [ids[i] for i in order],
+        "article_ids": [metas[i]["article_id"] for i in order],
+        "published_ts": [metas[i].get("published_ts") for i in order],
+        "source_keys": [metas[i].get("source_key") for i in order],
+        "author_keys": [metas[i].get("author_key") for i in order],
     }
     (path / CHUNK_TABLE).write_text(json.dumps(table, ensure_ascii=False))
+    bodies: dict[str, list[tuple[int, str]]] = {}
+    titles: dict[str, str] = {}
+    for i in order:
+        article_id = metas[i]["article_id"]
+        bodies.setdefault(article_id, []).append((metas[i]["start"], texts[i]))
+        titles[article_id] = metas[i].get("title", "")
+    article_ids = sorted(bodies)
+    LexicalIndex.build([f"{titles[a]}\n{_join_chunks(bodies[a])}" for a in article_ids], article_ids).save(path / LEXICAL_DIR)
+    (path / SEARCH_META).write_text(json.dumps({"version": SEARCH_TABLES_VERSION, "chunks": len(ids)}))
+
+
+def _join_chunks(pieces: list[tuple[int, str]]) -> str:
+    """An article's body from its overlapping chunks (start offset, text), each word once."""
+    body = ""
+    for start, text in sorted(pieces):
+        if start >= len(body):
+            body += " " * (start - len(body)) + text
+        elif start + len(text) > len(body):
+            body += text[len(body) - start:]
+    return body
 
 
 __all__ = ["ARTICLES", "Filters", "Hit", "Searcher", "write_search_tables"]

@@ -57,3 +57,12 @@ def test_a_sentence_longer_than_the_budget_is_cut_at_words() -> None:
     chunks = chunk_article(article, count, 50, 0)
     assert all(count(c.embedding_text()) <= 50 for c in chunks)
     assert " ".join(c.text for c in chunks).split() == article.text.split()
+
+
+def test_overlapping_chunks_join_back_into_the_article() -> None:
+    from rag.search import _join_chunks
+
+    (article,) = read_sources([SEED]).articles
+    chunks = chunk_article(article, count, 48, 16)
+    joined = _join_chunks([(c.start, c.text) for c in reversed(chunks)])
+    assert joined.split() == article.text.split()

@@ -184,6 +184,7 @@ def test_stale_search_tables_are_rebuilt_without_embedding(settings: Settings, e
     meta = json.loads(meta_path.read_text())
     meta["analyzer"]["stem"] = not meta["analyzer"]["stem"]  # as if built by an older analyzer
     meta_path.write_text(json.dumps(meta))
+    (live / "vectors.npy").unlink()
     calls = embedder.calls
     summary = build_index(settings, embedder=embedder, progress=False)
     assert summary.embedded == 0 and embedder.calls == calls
