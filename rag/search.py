@@ -29,12 +29,13 @@ import numpy as np
 
 from .dates import DateRange, find_time_expression
 from .embeddings import Embedder, load_embedder
-from .lexical import LexicalIndex
+from .lexical import LexicalIndex, load_stems, save_stems, stems_known
 from .store import ARTICLES, Generation, IndexDir, Manifest, read_articles
 
 CHUNK_TABLE = "chunks.json"
 VECTORS = "vectors.npy"
 SEARCH_META = "search.json"
+STEM_CACHE = "stems.json"
 SEARCH_TABLES_VERSION = 2  # bump when the tables written by write_search_tables change
 LEXICAL_DIR = "lexical"
 
@@ -71,6 +72,8 @@ class Hit:
     text: str
     score: float
     outlets: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+    """Ids of near-duplicate articles (the same story elsewhere) collapsed into this hit."""
     lexical_score: float = 0.0
     dense_score: float = 0.0
 
@@ -229,6 +232,7 @@ class Searcher:
                  dense: dict[int, float], best_chunk: dict[str, int], k: int) -> list[Hit]:
         chosen: list[str] = []
         outlets: dict[str, list[str]] = {}
+        duplicates: dict[str, list[str]] = {}
         group_head: dict[str, str] = {}  # duplicate group -> the article shown for it
         for article_id in ranked:
             record = self.articles.get(article_id, {})
@@ -236,13 +240,16 @@ class Searcher:
             if group in group_head:
                 source = record.get("source")
                 head = group_head[group]
-                if head in outlets and source and source not in outlets[head]:
-                    outlets[head].append(source)
+                if head in outlets:
+                    duplicates[head].append(article_id)
+                    if source and source not in outlets[head]:
+                        outlets[head].append(source)
                 continue
             group_head[group] = article_id
             if len(chosen) < k:  # past k, keep scanning only to list the outlets of chosen stories
                 chosen.append(article_id)
                 outlets[article_id] = [record["source"]] if record.get("source") else []
+                duplicates[article_id] = []
         if not chosen:
             return []
         chunk_ids = [self.table.ids[best_chunk.get(a, self.table.chunks_of[a][0])] for a in chosen]
@@ -255,7 +262,7 @@ class Searcher:
                 article_id=article_id, title=meta.get("title", ""), source=meta.get("source"),
                 published=meta.get("published"), url=meta.get("url"), author=meta.get("author"),
                 chunk_index=meta["chunk_index"], start=meta["start"], end=meta["end"], text=doc,
-                score=round(fused[article_id], 6), outlets=outlets[article_id],
+                score=round(fused[article_id], 6), outlets=outlets[article_id], duplicates=duplicates[article_id],
                 lexical_score=round(lexical.get(article_id, 0.0), 4),
                 dense_score=round(dense.get(self.table.position[chunk_id], 0.0), 4),
             ))
@@ -311,8 +318,13 @@ def write_search_tables(generation: Generation, path: Path) -> None:
         bodies.setdefault(article_id, []).append((metas[i]["start"], texts[i]))
         titles[article_id] = metas[i].get("title", "")
     article_ids = sorted(bodies)
+    # Stemming is the slow part of building; the cache of stems is kept beside the generations.
+    stems = path.parent / STEM_CACHE
+    known = load_stems(stems)
     LexicalIndex.build([f"{titles[a]}\n{_join_chunks(bodies[a])}" for a in article_ids], article_ids).save(path / LEXICAL_DIR)
     (path / SEARCH_META).write_text(json.dumps({"version": SEARCH_TABLES_VERSION, "chunks": len(ids)}))
+    if stems_known() > known:
+        save_stems(stems)
 
 
 def _join_chunks(pieces: list[tuple[int, str]]) -> str:

@@ -79,6 +79,7 @@ def test_republished_wire_story_is_one_hit_listing_every_outlet(index_dir: Path)
     anies = [d for d in docs if "Anies" in d.metadata["title"]]
     assert len(anies) == 1
     assert sorted(anies[0].metadata["outlets"]) == ["ANTARA", "Kompas"]
+    assert len(anies[0].metadata["duplicates"]) == 1
 
 
 @pytest.mark.parametrize("filters,expected", [
