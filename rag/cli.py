@@ -62,13 +62,24 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="print hits as a JSON list")
     search.set_defaults(func=cmd_search)
 
+    ask = sub.add_parser("ask", help="answer a question from the articles, with citations",
+                         description="Answer QUESTION from the indexed articles. Every sentence cites its source [n]; "
+                         "when the articles do not hold the answer, says so instead of guessing.")
+    ask.add_argument("question", help="question in Indonesian or English")
+    ask.add_argument("-k", type=int, default=5, help="articles to read (default 5)")
+    _add_filter_args(ask)
+    ask.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
+    ask.add_argument("--json", action="store_true", help="print {answer, citations, refused} as JSON")
+    ask.set_defaults(func=cmd_ask)
+
     evaluate = sub.add_parser("eval", help="measure retrieval quality on ../shared/data",
                               description="Recall, MRR and nDCG of hybrid search against BM25 alone and dense alone, "
                               "on FacQA, TyDi-id and IndoSum known-item (paraphrased summaries).")
     evaluate.add_argument("--data-dir", type=Path, default=Path("../shared/data"), help="default ../shared/data")
     evaluate.add_argument("--work-dir", type=Path, default=Path(".cache/eval"),
                           help="where the evaluation indexes are kept between runs (default .cache/eval)")
-    evaluate.add_argument("--sets", default="facqa,tydi,indosum", help="comma-separated: facqa, tydi, indosum")
+    evaluate.add_argument("--sets", default="facqa,facqa-en,tydi,indosum",
+                          help="comma-separated: facqa, facqa-en (English questions), tydi, indosum")
     evaluate.add_argument("--split", default="test", choices=["train", "valid", "test"], help="question split (default test)")
     evaluate.add_argument("--limit", type=int, help="first N questions of each set")
     evaluate.add_argument("--tune", action="store_true", help="sweep the fusion weight alpha (use with --split valid)")
@@ -147,6 +158,37 @@ def cmd_search(args: argparse.Namespace) -> int:
         outlets = ", ".join(hit.outlets) or hit.source or "unknown source"
         print(f"{rank}. {hit.title} ({outlets}, {date}) score {hit.score:.3f}")
         print(f"   {_snippet(hit.text)}")
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .answer import MAX_QUESTION_CHARS, open_assistant
+
+    question = args.question.strip()
+    if not question:
+        raise ConfigError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise ConfigError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    settings = Settings.from_env(index_dir=args.index_dir)
+    assistant = open_assistant(settings, k=args.k)
+    try:
+        answer = assistant.ask(question, filters=_filters(args), as_of=args.as_of)
+    finally:
+        assistant.searcher.close()
+    if args.json:
+        citations = [{"n": c.n, "article_id": c.article_id, "title": c.title, "source": c.source,
+                      "published": c.published, "url": c.url, "author": c.author, "quote": c.quote,
+                      "start": c.start, "end": c.end} for c in answer.citations]
+        print(json.dumps({"answer": answer.text, "citations": citations, "refused": answer.refused,
+                          "notice": answer.notice}, ensure_ascii=False, indent=2))
+        return 0
+    if answer.notice:
+        print(f"({answer.notice})")
+    print(answer.text)
+    for c in answer.citations:
+        date = (c.published or "")[:10]
+        print(f"[{c.n}] {c.title} — {c.source or 'unknown source'}, {date}{' — ' + c.url if c.url else ''}")
+        print(f'    "{c.quote}"')
     return 0
 
 

@@ -3,6 +3,8 @@ BM25 alone and dense alone, computed in the same run on the same index.
 
 Sets:
   facqa    FacQA questions against all FacQA passages (each passage is one article)
+  facqa-en 30 FacQA valid questions translated into English by hand, against the same
+           Indonesian passages: the cross-lingual case
   tydi     TyDi QA GoldP (Indonesian) questions against all its passages
   indosum  IndoSum known-item search: an article's paraphrased summary sentence must
            find that article among all 3,463
@@ -29,6 +31,50 @@ from .settings import Settings
 
 MODES = {"hybrid": None, "bm25": 1.0, "dense": 0.0}
 
+# Hand translations of the first 30 questions of facqa-valid.jsonl in file order
+# (facqa-valid-0000 .. -0030), skipping -0007, whose passage does not mention the person
+# asked about. Named entities are kept as an English speaker would write them.
+ENGLISH_QUESTIONS: tuple[tuple[str, str], ...] = (
+    ("What is the Latin name of the Sumatran tiger?", "facqa-p01216"),
+    ("How many passengers were on flight GA-181 from Medan to Jakarta that made an emergency landing "
+     "at Sultan Syarif Kasim II Airport in Pekanbaru, Riau, on 6 September 2005?", "facqa-p00150"),
+    ("Which agency is Mohamed ElBaradei the head of?", "facqa-p00124"),
+    ("How many times did Lin Dan miss a net shot against Taufik Hidayat at the World Badminton "
+     "Championships?", "facqa-p00579"),
+    ("At which faculty does Drh Yuda Heru Fibrianto MS teach?", "facqa-p00105"),
+    ("How many tribes live along the southern and northern coasts and in the remote inland forests "
+     "of Papua?", "facqa-p01217"),
+    ("Who is the vice president of the Inter-American Dialogue?", "facqa-p00209"),
+    ("How many leatherback turtles are there on Jamursbamedi beach today?", "facqa-p00826"),
+    ("What is the Latin name of the green sea turtle?", "facqa-p00091"),
+    ("What does Trade Minister Regulation Number 12 of 2005 regulate?", "facqa-p00115"),
+    ("How many Shiite people were injured when the bridge over the Tigris River collapsed?", "facqa-p00599"),
+    ("What is the current population of Jiangsu Province, China?", "facqa-p01218"),
+    ("How many categories of Chinese textile imports into the EU market were put under quota on "
+     "27 May 2005?", "facqa-p01219"),
+    ("As of Friday 12 August 2005, how many people had died of diarrhoea in East Nusa Tenggara?", "facqa-p01220"),
+    ("According to Adi Susmianto, Director of Biodiversity Conservation at the Ministry of Forestry, "
+     "roughly how large is the Bornean orangutan population?", "facqa-p00624"),
+    ("Which Japanese organisation carried out a study of the floods in the city of Padang?", "facqa-p01221"),
+    ("Who is the current commander of the Eastern Fleet of the Indonesian Navy?", "facqa-p01115"),
+    ("What is the name of Ecuador's state oil company?", "facqa-p00583"),
+    ("Who is the chairman of the Indonesian Sepak Takraw Association (PB Persetasi)?", "facqa-p00331"),
+    ("When did the massacre of Shiites in Iraq take place?", "facqa-p00207"),
+    ("When did Sultan Ali Mughayat rule Aceh as the first sultan of the Aceh kingdom?", "facqa-p00507"),
+    ("Which bacterium did the Australians Barry Marshall and Robin Warren discover, winning the Nobel "
+     "Prize in Medicine?", "facqa-p00247"),
+    ("In which year was the Act of Free Choice held in Irian Jaya that led to the creation of the "
+     "province of West Irian?", "facqa-p01222"),
+    ("Which Indonesian film director died in 2001 and was commemorated in a concert in 2005?", "facqa-p01223"),
+    ("What is the average erosion rate of the Merawu river basin?", "facqa-p00841"),
+    ("At what temperature does a Mott insulator conduct electricity?", "facqa-p00350"),
+    ("When did the largest terrorist attack on the USA happen?", "facqa-p01224"),
+    ("How large is the silted-up area of Lake Melintang in East Kalimantan?", "facqa-p00493"),
+    ("Which pair from West Sumatra won the gold medal in the mixed embu kyu kenshi event at the World "
+     "Kempo Championships in Fukui, Japan, on 10-11 October?", "facqa-p00154"),
+    ("Who is the current Minister of Public Works?", "facqa-p01225"),
+)
+
 
 @dataclass(frozen=True)
 class EvalSet:
@@ -50,6 +96,8 @@ class EvalSet:
                     yield article_from_record(record, default_id=record["id"])
 
     def questions(self, data_dir: Path, split: str, limit: int | None) -> list[tuple[str, str]]:
+        if self.name == "facqa-en":
+            return list(ENGLISH_QUESTIONS[:limit] if limit else ENGLISH_QUESTIONS)
         path = data_dir / self.questions_file.format(split=split)
         pairs = []
         with open(path) as f:
@@ -63,6 +111,8 @@ class EvalSet:
 
 SETS = {
     "facqa": EvalSet("facqa", "qa/facqa-passages.jsonl", "qa/facqa-{split}.jsonl", "question", "passage_id"),
+    # Cross-lingual: English questions, Indonesian passages (FacQA valid, translated by hand).
+    "facqa-en": EvalSet("facqa-en", "qa/facqa-passages.jsonl", "", "question", "passage_id"),
     "tydi": EvalSet("tydi", "qa/tydiqa-id-passages.jsonl", "qa/tydiqa-id-{split}.jsonl", "question", "passage_id"),
     "indosum": EvalSet("indosum", "news/indosum-articles.jsonl", "qa/indosum-summary-queries.jsonl", "query", "article_id", passages=False),
 }
@@ -82,7 +132,8 @@ def metrics(ranks: list[int | None], latencies_ms: list[float]) -> dict[str, flo
 
 
 def prepare(eval_set: EvalSet, data_dir: Path, work_dir: Path, settings: Settings, progress: bool) -> Searcher:
-    index_dir = work_dir / f"{eval_set.name}-{settings.embedding_model.replace('/', '_').replace(':', '_')}"
+    index_name = "facqa" if eval_set.name == "facqa-en" else eval_set.name  # same passages, same index
+    index_dir = work_dir / f"{index_name}-{settings.embedding_model.replace('/', '_').replace(':', '_')}"
     build_index(settings.replace(index_dir=index_dir), articles=eval_set.articles(data_dir), progress=progress)
     return Searcher.open(index_dir)
 
@@ -133,7 +184,7 @@ def evaluate(
         searcher = prepare(eval_set, data_dir, work_dir, settings, progress)
         try:
             questions = eval_set.questions(data_dir, split, limit)
-            label = f"{name}-{split}" if name != "indosum" else "indosum-paraphrased"
+            label = {"indosum": "indosum-paraphrased", "facqa-en": "facqa-en (valid)"}.get(name, f"{name}-{split}")
             for mode, m in run_set(searcher, questions, alphas).items():
                 rows.append((f"{label} ({len(questions)})", mode, m))
         finally:

@@ -262,6 +262,7 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
 
 def article_record(article: Article, chunks: int) -> dict[str, Any]:
     return {"hash": article.content_hash, "chunks": chunks, "title": article.title, "path": article.path,
+            "language": article.language,
             "source": article.source, "published": article.published.isoformat() if article.published else None}
 
 

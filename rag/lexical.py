@@ -242,6 +242,14 @@ class LexicalIndex:
         order = np.lexsort((candidates, -scores[candidates]))
         return [(int(d), float(scores[d])) for d in candidates[order]]
 
+    def idf(self, term: str) -> float:
+        """Lucene's IDF of an analyzed term; a term no document has gets the highest value,
+        since a question about it cannot be answered from these documents."""
+        i = self.vocab.get(term)
+        df = 0 if i is None else int(self.indptr[i + 1] - self.indptr[i])
+        n = len(self)
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
     # ------------------------------------------------------------ persistence
 
     def save(self, folder: Path) -> None:

@@ -30,6 +30,7 @@ import numpy as np
 from .dates import DateRange, find_time_expression
 from .embeddings import Embedder, load_embedder
 from .lexical import LexicalIndex, load_stems, save_stems, stems_known
+from .errors import IndexMismatch
 from .store import ARTICLES, Generation, IndexDir, Manifest, read_articles
 
 CHUNK_TABLE = "chunks.json"
@@ -155,6 +156,9 @@ class Searcher:
     def open(cls, index_dir: Path, embedder: Embedder | None = None, alpha: float = DEFAULT_ALPHA) -> Searcher:
         live = IndexDir(index_dir).require_live()
         manifest = Manifest.read(live)
+        if not search_tables_current(live):
+            raise IndexMismatch(f"the search tables of {index_dir}/ were built by an older rag: run `rag index` "
+                                "(no re-embedding needed)")
         if embedder is None:
             embedder = load_embedder(manifest.embedder["id"])
         return cls(live, manifest, embedder, alpha)
@@ -227,6 +231,17 @@ class Searcher:
                  for a in set(lexical) | set(best_chunk)}
         ranked = sorted(fused, key=lambda a: (-fused[a], a))
         return self._to_hits(ranked, fused, lexical, dense, best_chunk, k)
+
+    def context(self, article_id: str, chunk_index: int, radius: int = 1) -> tuple[int, int, str]:
+        """The chunk with `radius` neighbouring chunks on each side, joined without repeats:
+        (start, end, text), offsets into the article body."""
+        positions = self.table.chunks_of.get(article_id, [])[max(0, chunk_index - radius):chunk_index + radius + 1]
+        if not positions:
+            return 0, 0, ""
+        got = self.generation.collection.get(ids=[self.table.ids[i] for i in positions], include=["documents", "metadatas"])
+        pieces = sorted((meta["start"], doc) for doc, meta in zip(got["documents"], got["metadatas"]))
+        body = _join_chunks(pieces)
+        return pieces[0][0], len(body), body[pieces[0][0]:]
 
     def _to_hits(self, ranked: list[str], fused: dict[str, float], lexical: dict[str, float],
                  dense: dict[int, float], best_chunk: dict[str, int], k: int) -> list[Hit]:

@@ -39,6 +39,16 @@ class Settings:
     """RAG_MAX_FILE_MB: larger input files are skipped."""
     embed_batch_size: int = 64
     """RAG_EMBED_BATCH_SIZE: texts per embedding call."""
+    llm: str = "none"
+    """RAG_LLM: `none` (extractive answers, offline), `ollama:MODEL`, `openai:MODEL` or `hf:MODEL`."""
+    openai_base_url: str | None = None
+    """RAG_OPENAI_BASE_URL: an OpenAI-compatible server (vLLM, llama.cpp, LM Studio); default OpenAI."""
+    openai_api_key: str | None = None
+    """RAG_OPENAI_API_KEY: its key (default OPENAI_API_KEY; local servers need none)."""
+    ollama_url: str | None = None
+    """RAG_OLLAMA_URL: the Ollama server (default http://localhost:11434)."""
+    llm_timeout_s: float = 60.0
+    """RAG_LLM_TIMEOUT: seconds before an LLM call counts as failed (then the extractive answer is used)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -49,7 +59,9 @@ class Settings:
             values["index_dir"] = Path(env["RAG_INDEX_DIR"])
         if "RAG_SOURCES" in env:
             values["sources"] = tuple(Path(p) for p in env["RAG_SOURCES"].split(os.pathsep) if p)
-        for name, var in (("embedding_model", "RAG_EMBEDDING_MODEL"), ("embedding_fallback", "RAG_EMBEDDING_FALLBACK")):
+        for name, var in (("embedding_model", "RAG_EMBEDDING_MODEL"), ("embedding_fallback", "RAG_EMBEDDING_FALLBACK"),
+                          ("llm", "RAG_LLM"), ("openai_base_url", "RAG_OPENAI_BASE_URL"),
+                          ("openai_api_key", "RAG_OPENAI_API_KEY"), ("ollama_url", "RAG_OLLAMA_URL")):
             if env.get(var):
                 values[name] = env[var]
         for name, var, kind in (
@@ -57,6 +69,7 @@ class Settings:
             ("chunk_overlap_tokens", "RAG_CHUNK_OVERLAP_TOKENS", int),
             ("max_file_mb", "RAG_MAX_FILE_MB", float),
             ("embed_batch_size", "RAG_EMBED_BATCH_SIZE", int),
+            ("llm_timeout_s", "RAG_LLM_TIMEOUT", float),
         ):
             if env.get(var):
                 try:

@@ -57,3 +57,13 @@ def test_search_without_index_says_how_to_build_it(tmp_path: Path) -> None:
     done = _rag("search", "apa saja", env=_env(tmp_path))
     assert done.returncode == 1
     assert "rag index" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_second_writer_exits_at_once_with_a_clear_message(tmp_path: Path, articles_dir: Path) -> None:
+    from rag.indexer import writer_lock
+    from rag.store import IndexDir
+
+    with writer_lock(IndexDir(tmp_path / "index")):
+        done = _rag("index", "--source", str(articles_dir), env=_env(tmp_path))
+    assert done.returncode == 3
+    assert "another `rag index`" in done.stderr and "Traceback" not in done.stderr

@@ -111,3 +111,33 @@ def test_time_in_the_query_narrows_the_dates(index_dir: Path, query: str, expect
 def test_time_without_matches_falls_back_to_all_dates(index_dir: Path) -> None:
     docs = get_retriever(index_dir, k=3, as_of="2022-08-13T18:00:00+07:00").invoke("transportasi online kemarin")
     assert ids(docs)[0] == "kumparan-mpr"
+
+
+def test_neighbouring_context_of_a_hit(index_dir: Path) -> None:
+    from rag.search import Searcher
+
+    searcher = Searcher.open(index_dir, embedder=HashingEmbedder(128))
+    try:
+        hit = searcher.search("Zulkifli Hasan transportasi online", k=1)[0]
+        start, end, text = searcher.context(hit.article_id, hit.chunk_index, radius=1)
+    finally:
+        searcher.close()
+    assert start <= hit.start and hit.end <= end
+    assert hit.text in text and len(text) > len(hit.text)
+
+
+def test_readme_python_example_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import re
+    import shutil
+
+    from tests.conftest import REPO
+
+    code = re.search(r"## Python API\s+```python\n(.*?)```", (REPO / "README.md").read_text(), re.S).group(1)
+    (tmp_path / "seeds").mkdir()
+    shutil.copy(SEED, tmp_path / "seeds")
+    build_index(Settings(index_dir=tmp_path / "index", sources=(tmp_path / "seeds",), embedding_model="use:multilingual-v3"),
+                progress=False)
+    monkeypatch.chdir(tmp_path)
+    printed: list[str] = []
+    exec(compile(code, "README.md", "exec"), {"print": lambda *a: printed.append(" ".join(map(str, a)))})
+    assert printed and printed[0].startswith("Anies kunjungi Jepang")

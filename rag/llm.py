@@ -1,0 +1,231 @@
+"""Pick the chat model that writes answers, from one `provider:model` string (RAG_LLM).
+
+    ollama:MODEL      a local Ollama server           (extra `ollama`: langchain-ollama)
+    openai:MODEL      OpenAI or any OpenAI-compatible server: vLLM, llama.cpp, LM Studio
+                                                      (extra `openai`: langchain-openai)
+    hf:MODEL          transformers in this process, by hub id or local folder
+                                                      (extra `hf`: langchain-huggingface)
+    none, extractive  no LLM: `load_chat_model` returns None and the caller uses the
+                      offline extractive answerer (also the meaning of an empty RAG_LLM)
+
+Every model answers deterministically (temperature 0 / greedy decoding). Integrations are
+imported inside their branch, so importing this module costs nothing. `is_unreachable`
+tells the caller which errors mean "the model service is not there" (fall back to the
+extractive answer with a notice) as opposed to bugs or bad settings (report them).
+
+Left out: reading the environment for RAG_LLM (that is `rag.settings`), prompts and
+answering (the chain), streaming, tool calling, API keys from files.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from langchain_core.language_models import BaseChatModel
+
+DEFAULT_OLLAMA_URL = "http://localhost:11434"
+DEFAULT_OPENAI_URL = "https://api.openai.com/v1"
+HF_MAX_NEW_TOKENS = 512
+OFFLINE_SPECS = frozenset({"", "none", "extractive"})
+VALID_FORMS = "ollama:MODEL, openai:MODEL, hf:MODEL (hub id or local folder), or none / extractive"
+
+# provider -> (module, pip distribution, rag extra)
+_INTEGRATIONS = {
+    "ollama": ("langchain_ollama", "langchain-ollama", "ollama"),
+    "openai": ("langchain_openai", "langchain-openai", "openai"),
+    "hf": ("langchain_huggingface", "langchain-huggingface", "hf"),
+}
+
+
+def parse_spec(spec: str | None) -> tuple[str, str] | None:
+    """`"ollama:llama3.2:3b"` -> `("ollama", "llama3.2:3b")`; None for the extractive answerer."""
+    text = (spec or "").strip()
+    if text.lower() in OFFLINE_SPECS:
+        return None
+    provider, sep, model = text.partition(":")
+    provider, model = provider.strip().lower(), model.strip()
+    if not sep or not model or provider not in _INTEGRATIONS:
+        raise ConfigError(f"RAG_LLM={spec!r} is not valid; use one of: {VALID_FORMS}")
+    return provider, model
+
+
+def load_chat_model(
+    spec: str | None,
+    *,
+    openai_base_url: str | None = None,
+    openai_api_key: str | None = None,
+    ollama_base_url: str | None = None,
+    timeout_s: float = 60.0,
+    hf_max_new_tokens: int = HF_MAX_NEW_TOKENS,
+) -> BaseChatModel | None:
+    """The chat model `spec` names, or None for `none` / `extractive` / empty.
+
+    Builds the client only: nothing is contacted here except, for `hf:`, the local disk
+    (and the hub when the model is not cached and HF_HUB_OFFLINE is unset).
+    Raises ConfigError for a malformed spec, a missing integration, or a model that
+    cannot be loaded.
+    """
+    parsed = parse_spec(spec)
+    if parsed is None:
+        return None
+    provider, model = parsed
+    label = f"RAG_LLM={provider}:{model}"
+    integration = _import_integration(provider, label)
+    if provider == "ollama":
+        return integration.ChatOllama(
+            model=model,
+            base_url=ollama_base_url or DEFAULT_OLLAMA_URL,
+            temperature=0,
+            client_kwargs={"timeout": timeout_s},
+        )
+    if provider == "openai":
+        api_key = openai_api_key or ("not-needed" if openai_base_url else None)
+        try:
+            return integration.ChatOpenAI(
+                model=model,
+                base_url=openai_base_url,
+                api_key=api_key,
+                temperature=0,
+                timeout=timeout_s,
+                max_retries=1,
+            )
+        except Exception as err:  # openai.OpenAIError: no key and no local server
+            raise ConfigError(
+                f"{label}: {err} (set OPENAI_API_KEY, or a base URL for a local OpenAI-compatible server)"
+            ) from err
+    return _load_hf(integration, model, label, hf_max_new_tokens)
+
+
+def describe(spec: str | None, *, openai_base_url: str | None = None, ollama_base_url: str | None = None) -> str:
+    """A short label for the status line, e.g. "Ollama llama3.2 at http://localhost:11434"."""
+    parsed = parse_spec(spec)
+    if parsed is None:
+        return "extractive (offline, no LLM)"
+    provider, model = parsed
+    if provider == "ollama":
+        return f"Ollama {model} at {ollama_base_url or DEFAULT_OLLAMA_URL}"
+    if provider == "openai":
+        url = openai_base_url or os.environ.get("OPENAI_BASE_URL")
+        return f"OpenAI-compatible {model} at {url}" if url else f"OpenAI {model} at {DEFAULT_OPENAI_URL}"
+    return f"Hugging Face {model} (local transformers)"
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """True when `error` means the model service cannot be used right now: connection
+    refused, timeout, DNS failure, HTTP 5xx, or model not found (HTTP 404). Follows the
+    chain of causes. False for everything else (bad request, auth, bugs)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if _unreachable_here(current):
+            return True
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return False
+
+
+# Errors from modules already imported (an error from a module implies it is imported);
+# matching by class name covers the rest, e.g. openai built on httpx2 instead of httpx.
+_UNREACHABLE = {
+    # langchain-core >= 1.8 classifies provider errors; older versions lack these names.
+    "langchain_core.exceptions": ("ModelConnectionError", "ModelTimeoutError", "ModelAPIError", "ModelNotFoundError"),
+    "httpx": ("TimeoutException", "NetworkError", "RemoteProtocolError", "ProxyError"),
+    "httpx2": ("TimeoutException", "NetworkError", "RemoteProtocolError", "ProxyError"),
+    "openai": ("APIConnectionError",),  # includes APITimeoutError
+}
+_WITH_STATUS = {
+    "httpx": ("HTTPStatusError",),
+    "httpx2": ("HTTPStatusError",),
+    "openai": ("APIStatusError",),  # InternalServerError, NotFoundError, ...
+    "ollama": ("ResponseError",),
+}
+_UNREACHABLE_NAMES = frozenset(
+    {"ModelConnectionError", "ModelTimeoutError", "ModelAPIError", "ModelNotFoundError",
+     "APIConnectionError", "APITimeoutError", "TimeoutException", "ConnectError", "ConnectTimeout",
+     "ReadTimeout", "WriteTimeout", "PoolTimeout", "NetworkError", "ReadError", "WriteError",
+     "RemoteProtocolError", "ProxyError", "InternalServerError", "ServiceUnavailableError"}
+)
+_STATUS_NAMES = frozenset({"APIStatusError", "HTTPStatusError", "ResponseError", "NotFoundError"})
+_LOCAL_OS_ERRORS = (FileNotFoundError, FileExistsError, PermissionError, IsADirectoryError, NotADirectoryError)
+
+
+def _unreachable_here(error: BaseException) -> bool:
+    if isinstance(error, (ConnectionError, TimeoutError)):  # includes ollama's ConnectionError
+        return True
+    if isinstance(error, OSError):  # socket.gaierror and friends, but not local file problems
+        return not isinstance(error, _LOCAL_OS_ERRORS)
+    names = {cls.__name__ for cls in type(error).__mro__}
+    if isinstance(error, _loaded_classes(_UNREACHABLE)) or names & _UNREACHABLE_NAMES:
+        return True
+    if isinstance(error, _loaded_classes(_WITH_STATUS)) or names & _STATUS_NAMES:
+        status = _status_code(error)
+        if status is not None and status > 0:
+            return status == 404 or status >= 500
+        return "not found" in str(error).lower()  # ollama reports a missing model mid-stream
+    return False
+
+
+def _loaded_classes(table: dict[str, tuple[str, ...]]) -> tuple[type, ...]:
+    found = []
+    for module_name, names in table.items():
+        module = sys.modules.get(module_name)
+        for name in names:
+            cls = getattr(module, name, None) if module is not None else None
+            if isinstance(cls, type):
+                found.append(cls)
+    return tuple(found)
+
+
+def _status_code(error: BaseException) -> int | None:
+    status = getattr(error, "status_code", None)
+    if status is None:
+        status = getattr(getattr(error, "response", None), "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _import_integration(provider: str, label: str) -> ModuleType:
+    module, distribution, extra = _INTEGRATIONS[provider]
+    try:
+        return importlib.import_module(module)
+    except ImportError as err:
+        raise ConfigError(f"{label} needs {distribution}: pip install 'rag[{extra}]'") from err
+
+
+def _load_hf(integration: ModuleType, model: str, label: str, max_new_tokens: int) -> BaseChatModel:
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+    local = Path(model).expanduser().is_dir() or _in_hf_cache(model)
+    if offline and not local:
+        raise ConfigError(
+            f"{label}: {model!r} is not a local folder or in the Hugging Face cache, "
+            "and HF_HUB_OFFLINE=1 forbids downloading it"
+        )
+    source = str(Path(model).expanduser()) if Path(model).expanduser().is_dir() else model
+    try:
+        pipeline = integration.HuggingFacePipeline.from_model_id(
+            model_id=source,
+            task="text-generation",
+            # Explicit, because huggingface_hub reads HF_HUB_OFFLINE only when imported.
+            model_kwargs={"local_files_only": local or offline},
+            pipeline_kwargs={"max_new_tokens": max_new_tokens, "do_sample": False, "return_full_text": False},
+        )
+        # Reuse the pipeline's tokenizer: ChatHuggingFace would otherwise load it again, online.
+        return integration.ChatHuggingFace(llm=pipeline, tokenizer=pipeline.pipeline.tokenizer)
+    except (OSError, ValueError, ImportError) as err:
+        raise ConfigError(f"{label}: cannot load {model!r} with transformers: {err}") from err
+
+
+def _in_hf_cache(model: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(model, "config.json"), str)
+    except Exception:  # not a valid repo id, or huggingface_hub missing
+        return False
