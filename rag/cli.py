@@ -83,6 +83,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="test", choices=["train", "valid", "test"], help="question split (default test)")
     evaluate.add_argument("--limit", type=int, help="first N questions of each set")
     evaluate.add_argument("--tune", action="store_true", help="sweep the fusion weight alpha (use with --split valid)")
+    evaluate.add_argument("--answers", action="store_true",
+                          help="evaluate answers (quotes, citations, refusals) instead of retrieval")
     evaluate.add_argument("--json", action="store_true", help="print the numbers as JSON")
     evaluate.set_defaults(func=cmd_eval)
     return parser
@@ -202,6 +204,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not args.data_dir.is_dir():
         raise ConfigError(f"{args.data_dir} not found: pass --data-dir")
     settings = Settings.from_env()
+    if args.answers:
+        from .evaluate import evaluate_answers, format_answer_table
+
+        answer_rows = evaluate_answers(args.data_dir, args.work_dir, settings, split=args.split, limit=args.limit,
+                                       progress=not args.json)
+        print(json.dumps(dict(answer_rows), indent=2) if args.json else format_answer_table(answer_rows))
+        return 0
     rows = evaluate(args.data_dir, args.work_dir, settings, sets, split=args.split, limit=args.limit,
                     tune=args.tune, progress=not args.json)
     import resource

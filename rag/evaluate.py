@@ -190,3 +190,82 @@ def evaluate(
         finally:
             searcher.close()
     return rows
+
+
+# ---------------------------------------------------------------- answers
+
+UNANSWERABLE = Path(__file__).resolve().parents[1] / "evals" / "unanswerable-indosum.jsonl"
+
+
+def _answer_rows(assistant, questions: list[tuple[str, str, str | None]]) -> dict[str, float]:
+    """questions: (question, gold answer or "", gold article id or None); "" marks unanswerable."""
+    first_quote = precise = answered = refused_answerable = refused_unanswerable = 0
+    answerable = sum(1 for _, gold, _ in questions if gold)
+    unanswerable = len(questions) - answerable
+    latencies = []
+    assistant.ask(questions[0][0])  # warm-up
+    for question, gold, gold_article in questions:
+        started = time.perf_counter()
+        answer = assistant.ask(question)
+        latencies.append((time.perf_counter() - started) * 1000)
+        if not gold:
+            refused_unanswerable += answer.refused
+            continue
+        if answer.refused:
+            refused_answerable += 1
+            continue
+        answered += 1
+        quotes = [c.quote.lower() for c in answer.citations]
+        first_quote += bool(quotes) and gold.lower() in quotes[0]
+        precise += all(gold.lower() in c.quote.lower() or c.article_id == gold_article for c in answer.citations[:1])
+    ordered = sorted(latencies)
+    return {
+        "questions": len(questions),
+        "answer_in_first_quote": first_quote / answerable if answerable else float("nan"),
+        "citation_precision": precise / answered if answered else float("nan"),
+        "refused_answerable": refused_answerable / answerable if answerable else float("nan"),
+        "refused_unanswerable": refused_unanswerable / unanswerable if unanswerable else float("nan"),
+        "p50_ms": statistics.median(ordered), "p95_ms": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
+    }
+
+
+def unanswerable_questions(path: Path = UNANSWERABLE, part: str = "all") -> list[tuple[str, str, None]]:
+    """The hand-written unanswerable set; `part` odd (calibration) / even (report) / all."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    keep = {"odd": lambda i: i % 2 == 1, "even": lambda i: i % 2 == 0, "all": lambda i: True}[part]
+    return [(r["question"], "", None) for i, r in enumerate(rows, start=1) if keep(i)]
+
+
+def evaluate_answers(data_dir: Path, work_dir: Path, settings: Settings, split: str = "test",
+                     limit: int | None = None, progress: bool = True) -> list[tuple[str, dict[str, float]]]:
+    """FacQA questions on the FacQA passages; unanswerable questions on the IndoSum articles."""
+    from .answer import Assistant
+
+    rows = []
+    facqa = prepare(SETS["facqa"], data_dir, work_dir, settings, progress)
+    try:
+        pairs = []
+        with open(data_dir / f"qa/facqa-{split}.jsonl") as f:
+            for line in f:
+                record = json.loads(line)
+                pairs.append((record["question"], record["answer"], record["passage_id"]))
+        rows.append((f"facqa-{split} answerable", _answer_rows(Assistant(facqa), pairs[:limit] if limit else pairs)))
+    finally:
+        facqa.close()
+    indosum = prepare(SETS["indosum"], data_dir, work_dir, settings, progress)
+    try:
+        part = "odd" if split == "valid" else "even"
+        rows.append((f"indosum unanswerable ({part})", _answer_rows(Assistant(indosum), unanswerable_questions(part=part))))
+    finally:
+        indosum.close()
+    return rows
+
+
+def format_answer_table(rows: list[tuple[str, dict[str, float]]]) -> str:
+    header = (f"{'set':<30} {'n':>5} {'ans in 1st quote':>16} {'cite precision':>14} {'refused (ans.)':>14} "
+              f"{'refused (unans.)':>16} {'p50 ms':>7} {'p95 ms':>7}")
+    lines = [header, "-" * len(header)]
+    for name, m in rows:
+        lines.append(f"{name:<30} {m['questions']:>5} {m['answer_in_first_quote']:>16.3f} {m['citation_precision']:>14.3f} "
+                     f"{m['refused_answerable']:>14.3f} {m['refused_unanswerable']:>16.3f} {m['p50_ms']:>7.0f} {m['p95_ms']:>7.0f}")
+    return "\n".join(lines)

@@ -1,9 +1,10 @@
 """Hybrid search over a built index: lexical (BM25 for Indonesian) plus dense (Chroma).
 
 For a query:
-  1. a time expression in it ("kemarin", "Agustus 2022", "last week") becomes a date
-     filter relative to `as_of`, used when the period holds a match at least half as
-     good as the best match overall;
+  1. a relative time in it ("kemarin", "pekan lalu", "last week") becomes a date filter
+     relative to `as_of`, used when the period holds a match at least half as good as
+     the best match overall; a named year or month ("pada 2017", "Agustus 2022") only
+     boosts articles published then, since it often dates the event, not the article;
   2. candidates are the top articles of the lexical index (BM25 over whole articles)
      and the articles of Chroma's nearest chunks; every chunk of a candidate gets its
      exact dense score from the stored vectors, and an article's dense score is that of
@@ -20,6 +21,7 @@ Left out: answer generation (answer.py) and LangChain's interface (retriever.py)
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -133,6 +135,19 @@ def chroma_where(filters: Filters) -> dict | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
+_YEAR = re.compile(r"\b(?:1[89]|20)\d\d\b")
+PERIOD_BOOST = 1.15
+
+
+def _boost(hits: list[Hit], period: DateRange, k: int) -> list[Hit]:
+    """Raise the score of hits published within `period`; keep the best `k`."""
+    for hit in hits:
+        published = datetime.fromisoformat(hit.published) if hit.published else None
+        if published is not None and published in period:
+            hit.score = round(hit.score * PERIOD_BOOST, 6)
+    return sorted(hits, key=lambda h: -h.score)[:k]
+
+
 def intersect(filters: Filters, period: DateRange) -> Filters:
     since = max((d for d in (filters.since, period.since) if d is not None), default=None)
     until = min((d for d in (filters.until, period.until) if d is not None), default=None)
@@ -178,10 +193,15 @@ class Searcher:
     ) -> list[Hit]:
         """The best `k` hits for `query`; see the module docstring for the steps."""
         filters = filters or Filters()
-        everywhere = self._search(query, k, filters, alpha)
         period = find_time_expression(query, as_of or datetime.now(timezone.utc).astimezone()) if dates_in_query else None
+        if period is not None and _YEAR.search(period.phrase):
+            # A named year, month or day ("pada 2016", "Agustus 2022") is as often the time
+            # of the event as that of the article, so it only boosts articles from then.
+            return _boost(self._search(query, 3 * k, filters, alpha), period, k)
+        everywhere = self._search(query, k, filters, alpha)
         if period is None or not everywhere:
             return everywhere
+        # A relative time ("kemarin", "pekan lalu", "last week") asks for recent articles.
         text = query.replace(period.phrase, " ").strip() or query
         narrowed = self._search(text, k, intersect(filters, period), alpha)
         # The period is a wish, not a wall: when nothing in it matches nearly as well as
