@@ -22,7 +22,7 @@ index: install
 	$(BIN)/rag index
 
 run: index
-	$(BIN)/rag search "$(QUESTION)"
+	$(BIN)/rag ask "$(QUESTION)"
 
 test: install
 	$(BIN)/pytest -m "not eval"
@@ -33,6 +33,7 @@ bench: install
 # Retrieval quality on the test splits of ../shared/data (first run indexes them: ~15 min).
 eval: install
 	$(BIN)/rag eval
+	$(BIN)/rag eval --answers
 
 clean:
 	rm -rf $(VENV) index/gen-* index/CURRENT index/.lock

@@ -15,18 +15,20 @@ from .errors import BadArticle, ConfigError, EmbedderError, IndexLocked, IndexMi
 from .settings import Settings
 
 if TYPE_CHECKING:
+    from .answer import Answer, Assistant, Citation, open_assistant
     from .indexer import IndexSummary, build_index
     from .retriever import NewsRetriever, get_retriever
     from .search import Filters, Hit, Searcher
 
 _LAZY = {
+    "Assistant": "answer", "Answer": "answer", "Citation": "answer", "open_assistant": "answer",
     "build_index": "indexer", "IndexSummary": "indexer",
     "get_retriever": "retriever", "NewsRetriever": "retriever",
     "Searcher": "search", "Filters": "search", "Hit": "search",
 }
 
 __all__ = [
-    "Article", "BadArticle", "ConfigError", "EmbedderError", "Filters", "Hit", "IndexLocked", "IndexMismatch",
+    "Answer", "Assistant", "Citation", "open_assistant", "Article", "BadArticle", "ConfigError", "EmbedderError", "Filters", "Hit", "IndexLocked", "IndexMismatch",
     "IndexNotFound", "IndexSummary", "NewsRetriever", "RagError", "Searcher", "Settings", "build_index", "get_retriever",
 ]
 

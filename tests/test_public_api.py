@@ -13,3 +13,19 @@ def test_import_is_light() -> None:
     code = "import sys, rag; print(any(m.startswith(('chromadb', 'torch', 'sentence_transformers')) for m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "False"
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    import dataclasses
+    import inspect
+    import re
+    from pathlib import Path
+
+    from rag.settings import Settings
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    source = inspect.getsource(Settings)
+    variables = set(re.findall(r"\b(RAG_[A-Z_]+)\b", source))
+    assert len(variables) >= len(dataclasses.fields(Settings)) - 1
+    for variable in variables:
+        assert f"`{variable}`" in readme, variable
