@@ -33,6 +33,7 @@ from .settings import Settings
 # see README "Answers".
 DEFAULT_MIN_SUPPORT = 0.3
 DEFAULT_MIN_ASKED_COVERAGE = 0.3
+DEFAULT_ARTICLE_WEIGHT = 0.15
 
 _ANSWER_TYPES = (
     (re.compile(r"\b(berapa|berapakah|how many|how much|how tall|how long|how old)\b", re.I), re.compile(r"\d")),
@@ -118,6 +119,8 @@ class Evidence:
     text: str
     score: float
     coverage: float
+    support: float
+    """How well the sentence itself matches the question (no article prior): what refusal looks at."""
 
 
 def open_assistant(settings: Settings, k: int = 5) -> Assistant:
@@ -154,9 +157,11 @@ class Assistant:
     """Retrieval plus answer writing; `llm` is a LangChain chat model or None (extractive)."""
 
     def __init__(self, searcher: Searcher, llm: Any | None = None, k: int = 5, max_sentences: int = 3,
-                 min_support: float = DEFAULT_MIN_SUPPORT, min_asked_coverage: float = DEFAULT_MIN_ASKED_COVERAGE) -> None:
+                 min_support: float = DEFAULT_MIN_SUPPORT, min_asked_coverage: float = DEFAULT_MIN_ASKED_COVERAGE,
+                 article_weight: float = DEFAULT_ARTICLE_WEIGHT) -> None:
         self.searcher = searcher
         self.min_asked_coverage = min_asked_coverage
+        self.article_weight = article_weight
         self.llm = llm
         self.k = k
         self.max_sentences = max_sentences
@@ -183,7 +188,8 @@ class Assistant:
             yield answer
             return
         evidence = self.evidence(query, hits, language)
-        if not evidence or evidence[0].score < self.min_support or not self.answers_the_question(query, evidence, language):
+        if (not evidence or max(e.support for e in evidence) < self.min_support
+                or not self.answers_the_question(query, evidence, language)):
             answer = Answer(PHRASES[language]["refusal"], refused=True, language=language, query=query)
             yield answer.text
             yield answer
@@ -251,7 +257,9 @@ class Assistant:
         vectors = self.searcher.embedder.encode_passages([c[3] for c in candidates])
         query_vector = self.searcher.embedder.encode_queries([query])[0]
         dense = vectors @ query_vector
-        ranks = {hit.article_id: r for r, hit in enumerate(hits)}
+        top = hits[0].score or 1.0
+        retrieval = {hit.article_id: hit.score / top for hit in hits}
+        wanted = _answer_type(query)
         scored = []
         cross_lingual = {hit.article_id: self.searcher.articles.get(hit.article_id, {}).get("language", "id") != language
                          for hit in hits}
@@ -260,11 +268,14 @@ class Assistant:
             # the dense similarity rescues paraphrases, and carries a question asked in
             # another language than the article's, where few words can match.
             if cross_lingual[hit.article_id]:
-                score = float(similarity) + 0.3 * coverage
+                support = float(similarity) + 0.3 * coverage
             else:
-                score = 0.6 * coverage + 0.4 * float(similarity)
-            score += 0.03 / (1 + ranks[hit.article_id])
-            scored.append(Evidence(hit, start, end, sentence, score, coverage))
+                support = 0.6 * coverage + 0.4 * float(similarity)
+            # The article's own retrieval score counts too: the best article's sentence wins ties.
+            score = support + self.article_weight * retrieval[hit.article_id]
+            if wanted is not None and not wanted.search(sentence):
+                score *= 0.7  # "berapa" wants a number, "kapan" a time
+            scored.append(Evidence(hit, start, end, sentence, score, coverage, support))
         scored.sort(key=lambda e: -e.score)
         return scored
 
@@ -281,6 +292,8 @@ class Assistant:
         if not same_language:
             return True
         asked = set(analyze(" ".join(w for w in re.findall(r"\w+", question) if not w[0].isupper())))
+        if len(asked) < 2:
+            asked = set()  # one word ("nama", "singkatan") is too little to judge by
         wanted = _answer_type(question)
         for item in same_language:
             if wanted is not None and not wanted.search(item.text):
