@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 
 from .chunks import sentence_spans
 from .lexical import analyze
@@ -244,7 +243,7 @@ class Assistant:
         weights = {t: self.searcher.lexical.idf(t) for t in terms}
         total = sum(weights.values()) or 1.0
         candidates: list[tuple[Hit, int, int, str, float]] = []
-        for rank, hit in enumerate(hits):
+        for hit in hits:
             start, _, context = self.searcher.context(hit.article_id, hit.chunk_index, radius=1)
             for s, e in sentence_spans(context):
                 sentence = context[s:e]

@@ -33,7 +33,7 @@ from .dates import DateRange, find_time_expression
 from .embeddings import Embedder, load_embedder
 from .lexical import LexicalIndex, load_stems, save_stems, stems_known
 from .errors import IndexMismatch
-from .store import ARTICLES, Generation, IndexDir, Manifest, read_articles
+from .store import Generation, IndexDir, Manifest, read_articles
 
 CHUNK_TABLE = "chunks.json"
 VECTORS = "vectors.npy"
@@ -373,4 +373,4 @@ def _join_chunks(pieces: list[tuple[int, str]]) -> str:
     return body
 
 
-__all__ = ["ARTICLES", "Filters", "Hit", "Searcher", "write_search_tables"]
+__all__ = ["Filters", "Hit", "Searcher", "write_search_tables"]
