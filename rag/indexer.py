@@ -142,7 +142,7 @@ def build_index(
             summary.seconds = time.perf_counter() - started
             return summary
 
-        if embedder is None and changed:
+        if embedder is None and (changed or manifest is None):  # a new index records its embedder, even if empty
             embedder = load_embedder(settings.embedding_model, settings.embedding_fallback)
         if embedder is not None and manifest is not None and embedder.id != manifest.embedder["id"]:
             raise IndexMismatch(

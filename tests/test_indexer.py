@@ -194,3 +194,17 @@ def test_stale_search_tables_are_rebuilt_without_embedding(settings: Settings, e
         assert searcher.search("Anies Tokyo", k=1)[0].source == "ANTARA"
     finally:
         searcher.close()
+
+
+def test_an_empty_source_folder_gives_an_empty_index_that_answers(tmp_path: Path, embedder) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    settings = Settings(index_dir=tmp_path / "index", sources=(empty,), embedding_model="hash:128")
+    summary = build_index(settings, embedder=embedder, progress=False)
+    assert (summary.added, summary.chunks) == (0, 0)
+    searcher = Searcher.open(settings.index_dir, embedder=embedder)
+    try:
+        assert searcher.search("apa saja", k=3) == []
+    finally:
+        searcher.close()
+    assert build_index(settings, rebuild=True, progress=False).chunks == 0
