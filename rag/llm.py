@@ -57,6 +57,10 @@ def parse_spec(spec: str | None) -> tuple[str, str] | None:
     return provider, model
 
 
+# Answers are a few sentences; a model that rambles is cut off instead of running for minutes.
+MAX_ANSWER_TOKENS = 400
+
+
 def load_chat_model(
     spec: str | None,
     *,
@@ -84,6 +88,7 @@ def load_chat_model(
             model=model,
             base_url=ollama_base_url or DEFAULT_OLLAMA_URL,
             temperature=0,
+            num_predict=MAX_ANSWER_TOKENS,
             client_kwargs={"timeout": timeout_s},
         )
     if provider == "openai":
@@ -94,6 +99,10 @@ def load_chat_model(
                 base_url=openai_base_url,
                 api_key=api_key,
                 temperature=0,
+                max_tokens=MAX_ANSWER_TOKENS,
+                # Sent as max_completion_tokens, which some local servers (llama.cpp's
+                # Python server) ignore; they read the older max_tokens.
+                extra_body={"max_tokens": MAX_ANSWER_TOKENS} if openai_base_url else None,
                 timeout=timeout_s,
                 max_retries=1,
             )
