@@ -54,11 +54,10 @@ def _parser() -> argparse.ArgumentParser:
 
     search = sub.add_parser("search", help="search the index",
                             description="Find the articles that best match QUERY (hybrid lexical + dense search). "
-                            "A time in the query ('kemarin', 'Agustus 2022', 'last week') narrows the dates.")
+                            "A relative time in the query ('kemarin', 'last week') narrows the dates; a named "
+                            "month or year ('Agustus 2022') favours articles from then.")
     search.add_argument("query", help="question or keywords, Indonesian or English")
-    search.add_argument("-k", type=int, default=5, help="number of articles to return (default 5)")
-    _add_filter_args(search)
-    search.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
+    _add_query_args(search, k_help="number of articles to return (default 5)")
     search.add_argument("--json", action="store_true", help="print hits as a JSON list")
     search.set_defaults(func=cmd_search)
 
@@ -66,9 +65,7 @@ def _parser() -> argparse.ArgumentParser:
                          description="Answer QUESTION from the indexed articles. Every sentence cites its source [n]; "
                          "when the articles do not hold the answer, says so instead of guessing.")
     ask.add_argument("question", help="question in Indonesian or English")
-    ask.add_argument("-k", type=int, default=5, help="articles to read (default 5)")
-    _add_filter_args(ask)
-    ask.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
+    _add_query_args(ask, k_help="articles to read (default 5)")
     ask.add_argument("--json", action="store_true", help="print {answer, citations, refused} as JSON")
     ask.set_defaults(func=cmd_ask)
 
@@ -90,7 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_filter_args(parser: argparse.ArgumentParser) -> None:
+def _add_query_args(parser: argparse.ArgumentParser, k_help: str) -> None:
+    """What `search` and `ask` share: how many articles, filters, and which index."""
+    parser.add_argument("-k", type=int, default=5, help=k_help)
+    parser.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
     parser.add_argument("--since", type=_date_arg, metavar="DATE", help="published on or after DATE (e.g. 2022-08-01)")
     parser.add_argument("--until", type=_date_arg, metavar="DATE", help="published before DATE")
     parser.add_argument("--source", dest="outlet", metavar="NAME", help="only this outlet (e.g. ANTARA, kumparan)")

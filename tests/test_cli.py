@@ -13,7 +13,7 @@ from tests.conftest import REPO
 from tests.corpus import write_bad_inputs
 
 
-@pytest.mark.parametrize("command", [[], ["index"], ["search"]])
+@pytest.mark.parametrize("command", [[], ["index"], ["search"], ["ask"], ["eval"]])
 def test_help_on_every_command(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main([*command, "--help"])
@@ -67,3 +67,15 @@ def test_second_writer_exits_at_once_with_a_clear_message(tmp_path: Path, articl
         done = _rag("index", "--source", str(articles_dir), env=_env(tmp_path))
     assert done.returncode == 3
     assert "another `rag index`" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_ask_json_has_the_documented_shape(tmp_path: Path, articles_dir: Path) -> None:
+    env = {**_env(tmp_path), "RAG_EMBEDDING_MODEL": "use:multilingual-v3"}
+    assert _rag("index", "--source", str(articles_dir), env=env).returncode == 0
+    done = _rag("ask", "Kapan Anies pertama kali bertemu Gubernur Koike?", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert set(answer) >= {"answer", "citations", "refused"} and answer["refused"] is False
+    assert set(answer["citations"][0]) >= {"n", "article_id", "title", "source", "published", "url", "quote"}
+    too_long = _rag("ask", "x" * 5000, env=env)
+    assert too_long.returncode == 2 and "limit" in too_long.stderr
