@@ -49,6 +49,18 @@ class Settings:
     """RAG_OLLAMA_URL: the Ollama server (default http://localhost:11434)."""
     llm_timeout_s: float = 60.0
     """RAG_LLM_TIMEOUT: seconds before an LLM call counts as failed (then the extractive answer is used)."""
+    server_name: str = "127.0.0.1"
+    """RAG_SERVER_NAME: the address the chat UI listens on; other than loopback it needs RAG_AUTH."""
+    server_port: int = 7860
+    """RAG_SERVER_PORT: the chat UI's port."""
+    auth: str | None = None
+    """RAG_AUTH: `user:password` turns on the chat UI's login."""
+    allow_public: bool = False
+    """RAG_ALLOW_PUBLIC: `1` lets the chat UI listen beyond loopback without RAG_AUTH (behind your own proxy)."""
+    queue_size: int = 64
+    """RAG_QUEUE_SIZE: questions that may wait in the chat UI's queue; more get a "busy" message."""
+    concurrency: int = 2
+    """RAG_CONCURRENCY: questions the chat UI answers at the same time."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -61,7 +73,8 @@ class Settings:
             values["sources"] = tuple(Path(p) for p in env["RAG_SOURCES"].split(os.pathsep) if p)
         for name, var in (("embedding_model", "RAG_EMBEDDING_MODEL"), ("embedding_fallback", "RAG_EMBEDDING_FALLBACK"),
                           ("llm", "RAG_LLM"), ("openai_base_url", "RAG_OPENAI_BASE_URL"),
-                          ("openai_api_key", "RAG_OPENAI_API_KEY"), ("ollama_url", "RAG_OLLAMA_URL")):
+                          ("openai_api_key", "RAG_OPENAI_API_KEY"), ("ollama_url", "RAG_OLLAMA_URL"),
+                          ("server_name", "RAG_SERVER_NAME"), ("auth", "RAG_AUTH")):
             if env.get(var):
                 values[name] = env[var]
         for name, var, kind in (
@@ -70,12 +83,17 @@ class Settings:
             ("max_file_mb", "RAG_MAX_FILE_MB", float),
             ("embed_batch_size", "RAG_EMBED_BATCH_SIZE", int),
             ("llm_timeout_s", "RAG_LLM_TIMEOUT", float),
+            ("server_port", "RAG_SERVER_PORT", int),
+            ("queue_size", "RAG_QUEUE_SIZE", int),
+            ("concurrency", "RAG_CONCURRENCY", int),
         ):
             if env.get(var):
                 try:
                     values[name] = kind(env[var])
                 except ValueError:
                     raise ConfigError(f"{var}={env[var]!r} is not a number") from None
+        if env.get("RAG_ALLOW_PUBLIC"):
+            values["allow_public"] = env["RAG_ALLOW_PUBLIC"].strip().lower() in ("1", "true", "yes")
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
         settings.validate()
@@ -88,6 +106,12 @@ class Settings:
             raise ConfigError("RAG_CHUNK_OVERLAP_TOKENS must be between 0 and half of RAG_CHUNK_TOKENS")
         if self.max_file_mb <= 0 or self.embed_batch_size <= 0:
             raise ConfigError("RAG_MAX_FILE_MB and RAG_EMBED_BATCH_SIZE must be positive")
+        if not 0 < self.server_port < 65536:
+            raise ConfigError(f"RAG_SERVER_PORT must be a port number, got {self.server_port}")
+        if self.queue_size < 1 or self.concurrency < 1:
+            raise ConfigError("RAG_QUEUE_SIZE and RAG_CONCURRENCY must be at least 1")
+        if self.auth is not None and (":" not in self.auth or not self.auth.split(":", 1)[1]):
+            raise ConfigError("RAG_AUTH must be `user:password`")
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]

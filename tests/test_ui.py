@@ -1,0 +1,210 @@
+"""The chat UI's logic (rag.ui) on a real index, without Gradio."""
+
+from __future__ import annotations
+
+import html
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.answer import MAX_QUESTION_CHARS, Answer, Citation
+from rag.errors import ConfigError
+from rag.indexer import build_index
+from rag.settings import Settings
+from rag.ui import (ChatService, Passage, Turn, answer_markdown, check_exposure, escape_markdown, interface_language,
+                    paragraph_around, parse_day, private_paths, safe_url, sources_html)
+from tests.ui_support import HOSTILE_QUESTIONS, index_ui_corpus
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return index_ui_corpus(tmp_path_factory.mktemp("ui"))
+
+
+@pytest.fixture(scope="module")
+def service(indexed: Settings) -> ChatService:
+    return ChatService(indexed)
+
+
+def _final(service: ChatService, question: str, **kwargs):
+    replies = list(service.ask(question, **kwargs))
+    return replies, replies[-1]
+
+
+def test_answer_streams_then_carries_citations_and_passages(service: ChatService) -> None:
+    replies, last = _final(service, "Apa yang dibahas Anies dengan Gubernur Tokyo?")
+    assert len(replies) > 2, "the text arrives in pieces before the final answer"
+    assert all(r.answer is None for r in replies[:-1])
+    answer = last.answer
+    assert answer is not None and not answer.refused and answer.citations
+    for citation in answer.citations:
+        assert f"(#rag-src-0-{citation.n})" in last.markdown
+        passage = last.turn.passages[citation.n]
+        start, end = passage.marks[0]
+        assert passage.text[start:end] == citation.quote, "the quote is marked inside its paragraph"
+
+
+def test_markers_link_to_this_turns_sources(service: ChatService) -> None:
+    _, last = _final(service, "Siapa Gubernur Tokyo?", turn=3)
+    assert re.search(r"\(#rag-src-3-\d+\)", last.markdown)
+    page = sources_html([last.turn] * 4, "id")
+    assert 'id="rag-src-3-1"' in page and page.count("<details") == 4
+    assert page.count(" open>") == 1, "only the latest answer's sources start open"
+
+
+@pytest.mark.parametrize(("question", "key"), [("", "Pertanyaannya kosong"), ("   ", "Pertanyaannya kosong"),
+                                               ("a" * (MAX_QUESTION_CHARS + 1), f"batasnya {MAX_QUESTION_CHARS}")])
+def test_bad_questions_get_a_message(service: ChatService, question: str, key: str) -> None:
+    replies = list(service.ask(question))
+    assert len(replies) == 1 and replies[0].error and key in replies[0].error
+
+
+def test_english_question_gets_english_messages(service: ChatService) -> None:
+    reply = list(service.ask("what is " + "x" * MAX_QUESTION_CHARS))[0]
+    assert "the limit is" in reply.error
+
+
+def test_date_and_outlet_filters_reach_the_retrieval(service: ChatService) -> None:
+    question = "Apa yang dibahas Anies dengan Gubernur Tokyo?"
+    _, after = _final(service, question, since="2023-01-01")
+    assert after.answer.refused and not after.answer.citations
+    _, day = _final(service, question, since="2022-08-13", until="13 Agustus 2022")
+    assert {c.article_id for c in day.answer.citations} == {"antara-2022-08-13-anies-kunjungi-jepang"}
+    _, elsewhere = _final(service, question, outlet="sportivo")
+    assert all(c.source == "sportivo" for c in elsewhere.answer.citations)
+    _, bad = _final(service, question, since="kemarin lusa sore")
+    assert bad.error and "kemarin lusa sore" in bad.error
+
+
+def test_follow_up_uses_the_history(service: ChatService) -> None:
+    _, first = _final(service, "Apa yang dibahas Anies dengan Gubernur Tokyo?")
+    _, follow = _final(service, "Kapan itu?", history=[("Apa yang dibahas Anies dengan Gubernur Tokyo?",
+                                                           first.answer.text)])
+    assert "Anies" in follow.answer.query
+
+
+def test_no_index_says_how_to_build_it(tmp_path: Path) -> None:
+    service = ChatService(Settings(index_dir=tmp_path / "nothing"))
+    reply = list(service.ask("Siapa Gubernur Tokyo?"))[0]
+    assert "rag index" in reply.error and str(tmp_path / "nothing") in reply.error
+    assert "rag index" in service.status_markdown("en") and service.outlets() == []
+
+
+def test_status_names_counts_embedder_and_answer_mode(service: ChatService, indexed: Settings) -> None:
+    status = service.status()
+    assert status.articles >= 8 and status.chunks >= status.articles
+    assert status.embedder == "use:multilingual-v3" and status.fallback_reason is None
+    assert "extractive" in status.markdown("en") and "ANTARA" in service.outlets()
+
+
+def test_fallback_embedder_is_announced(tmp_path: Path) -> None:
+    settings = index_ui_corpus(tmp_path, embedding_model="no-such-org/no-such-model",
+                               embedding_fallback="use:multilingual-v3")
+    line = ChatService(settings).status_markdown("en")
+    assert "no-such-org/no-such-model" in line and "fallback" in line
+
+
+def test_a_rebuilt_index_is_noticed_without_restart(tmp_path: Path) -> None:
+    settings = index_ui_corpus(tmp_path)
+    service = ChatService(settings)
+    before = service.status().articles
+    first_path = service.assistant().searcher.path
+    extra = settings.sources[0] / "tambahan.txt"
+    shutil.copy(settings.sources[0] / "pasar-apung.txt", extra)
+    extra.write_text(extra.read_text().replace("Lok Baintan", "Kuin").replace("3.000", "1.200"))
+    build_index(settings, progress=False)
+    assert service.status().articles == before + 1
+    assert service.assistant().searcher.path != first_path
+    _, last = _final(service, "Berapa wisatawan yang mengunjungi pasar apung Kuin?")
+    assert any(c.article_id == "tambahan" for c in last.answer.citations)
+
+
+@pytest.mark.parametrize("question", HOSTILE_QUESTIONS)
+def test_hostile_article_text_is_escaped_everywhere(service: ChatService, question: str) -> None:
+    _, last = _final(service, question)
+    assert last.answer.citations, "the hostile article is found and quoted"
+    page = sources_html([last.turn], "id")
+    for dangerous in ("<script", "<img", "<b>", "javascript:", "onerror=\""):
+        assert dangerous not in page
+    assert "&lt;" in page or "![pelacak](http" in page, "the markup is there, as text"
+    chat = last.markdown
+    assert "<script" not in chat and "<img" not in chat and "](http" not in chat
+
+
+def test_escape_markdown_leaves_no_live_syntax() -> None:
+    shown = escape_markdown("![x](http://e.test/i.png) <script>a()</script> **b** [c](javascript:d)")
+    assert "<" not in shown and "![" not in shown and "](" not in shown and "**" not in shown
+    unescaped = re.sub(r"\\(.)", r"\1", html.unescape(shown))
+    assert unescaped == "![x](http://e.test/i.png) <script>a()</script> **b** [c](javascript:d)"
+
+
+def test_answer_markdown_links_only_real_markers() -> None:
+    answer = Answer("Satu [1]. Dua [2] dan [x].", notice="catatan <b>")
+    shown = answer_markdown(answer, 7)
+    assert "(#rag-src-7-1)" in shown and "(#rag-src-7-2)" in shown and "[x]" not in shown
+    assert shown.endswith("*catatan &lt;b&gt;*")
+
+
+def test_paragraph_around_marks_every_quoted_span() -> None:
+    body = "Judul.\nKalimat satu. Kalimat dua. Kalimat tiga.\nParagraf lain."
+    first, second = body.index("Kalimat satu."), body.index("Kalimat tiga.")
+    passage = paragraph_around(body, [(first, first + 13), (second, second + 13), (0, 6)])
+    assert passage.text == "Kalimat satu. Kalimat dua. Kalimat tiga."
+    assert [passage.text[s:e] for s, e in passage.marks] == ["Kalimat satu.", "Kalimat tiga."]
+
+
+def test_sources_panel_shows_metadata_and_safe_links_only() -> None:
+    def cite(url: str | None) -> Turn:
+        c = Citation(1, "a", "Judul", "ANTARA", "2022-08-13T13:56:00+07:00", url, "Sri", "kutipan", 0, 7)
+        return Turn("q", Answer("kutipan [1]", [c]), {1: Passage("kutipan ini", ((0, 7),))})
+
+    page = sources_html([cite("https://antaranews.com/a")], "en")
+    assert 'href="https://antaranews.com/a"' in page and "ANTARA · 2022-08-13 · by Sri" in page
+    assert "<mark>kutipan</mark> ini" in page
+    assert "href" not in sources_html([cite("javascript:alert(1)")], "en")
+    assert safe_url("data:text/html,x") is None and safe_url(" http://x.test/a ") == "http://x.test/a"
+    assert "appear here" in sources_html([], "en")
+
+
+def test_interface_language_follows_choice_or_question() -> None:
+    assert interface_language("en", "Siapa dia?") == "en"
+    assert interface_language("auto", "Who is the governor of Tokyo?") == "en"
+    assert interface_language("auto", "Siapa Gubernur Tokyo?") == "id"
+    assert interface_language("auto") == "id"
+
+
+def test_until_is_inclusive_of_its_day() -> None:
+    assert parse_day("2022-08-13", "id", next_day=True).isoformat().startswith("2022-08-14T00:00")
+    assert parse_day("", "id") is None
+
+
+@pytest.mark.parametrize(("host", "auth", "allow", "ok"), [
+    ("127.0.0.1", None, False, True), ("localhost", None, False, True), ("::1", None, False, True),
+    ("0.0.0.0", None, False, False), ("192.168.1.5", None, False, False),
+    ("0.0.0.0", "ana:rahasia", False, True), ("0.0.0.0", None, True, True),
+])
+def test_listening_beyond_loopback_needs_a_login(host: str, auth: str | None, allow: bool, ok: bool) -> None:
+    settings = Settings(server_name=host, auth=auth, allow_public=allow)
+    if ok:
+        check_exposure(settings)
+    else:
+        with pytest.raises(ConfigError, match="RAG_AUTH"):
+            check_exposure(settings)
+
+
+def test_server_settings_from_environment() -> None:
+    settings = Settings.from_env({"RAG_SERVER_NAME": "0.0.0.0", "RAG_SERVER_PORT": "8000", "RAG_AUTH": "ana:rahasia",
+                                  "RAG_ALLOW_PUBLIC": "1", "RAG_QUEUE_SIZE": "5", "RAG_CONCURRENCY": "3"})
+    assert (settings.server_name, settings.server_port, settings.auth, settings.allow_public,
+            settings.queue_size, settings.concurrency) == ("0.0.0.0", 8000, "ana:rahasia", True, 5, 3)
+    for bad in ({"RAG_AUTH": "no-colon"}, {"RAG_SERVER_PORT": "70000"}, {"RAG_QUEUE_SIZE": "0"}):
+        with pytest.raises(ConfigError):
+            Settings.from_env(bad)
+
+
+def test_private_paths_cover_index_articles_and_secrets(tmp_path: Path) -> None:
+    paths = private_paths(Settings(index_dir=tmp_path / "idx", sources=(tmp_path / "art",)))
+    assert str(tmp_path / "idx") in paths and str(tmp_path / "art") in paths
+    assert any(p.endswith(".env") for p in paths)

@@ -1,0 +1,94 @@
+"""What the UI tests share: a small real corpus (the seed, the well-formed test articles
+and two hostile ones), its index, and the chat app served on a free port."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from rag.indexer import build_index
+from rag.settings import Settings
+from tests.conftest import SEED
+from tests.corpus import write_good_articles
+
+# Fields and body full of markup that must be shown as text, never run or loaded.
+HOSTILE_MARKDOWN = """---
+title: Jembatan gantung baru <script>window.__pwned = "title"</script> di Bogor
+source: Warta <b>Bogor</b>
+published: 2022-08-20
+url: javascript:window.__pwned='url'
+author: Tim <img src=x onerror="window.__pwned='author'">
+---
+Wali Kota Bogor Bima Arya meresmikan jembatan gantung baru di atas Sungai Ciliwung pada Sabtu pagi <script>window.__pwned = "body"</script>.
+
+Jembatan gantung sepanjang 120 meter itu dibangun dengan biaya Rp 4,5 miliar <img src="http://203.0.113.7/pixel.gif" onerror="window.__pwned='img'"> dari APBD Kota Bogor.
+"""
+
+HOSTILE_TEXT = """Pasar apung Lok Baintan ramai pengunjung
+Minggu, 21 Agustus 2022 08:15 WITA
+
+Banjarmasin (Kabar Kalsel) - Pasar apung Lok Baintan di Sungai Martapura dikunjungi sekitar 3.000 wisatawan pada Minggu pagi ![pelacak](http://203.0.113.8/track.png) menurut pengelola pasar.
+
+Pedagang menjual sayur dan buah dari atas jukung <img src="http://203.0.113.9/x.gif" onerror="window.__pwned='txt'"> sejak pukul 05.00 WITA.
+"""
+
+HOSTILE_QUESTIONS = (
+    "Berapa biaya pembangunan jembatan gantung di Bogor?",
+    "Berapa wisatawan yang mengunjungi pasar apung Lok Baintan?",
+)
+
+
+def write_ui_articles(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / SEED.name).write_text(SEED.read_text())
+    write_good_articles(folder)
+    (folder / "jembatan-bogor.md").write_text(HOSTILE_MARKDOWN)
+    (folder / "pasar-apung.txt").write_text(HOSTILE_TEXT)
+    return folder
+
+
+def ui_settings(root: Path, **changes: object) -> Settings:
+    """Settings for an app on the UI corpus in `root` (indexed with the real offline embedder)."""
+    articles = write_ui_articles(root / "articles")
+    settings = Settings(index_dir=root / "index", sources=(articles,), embedding_model="use:multilingual-v3")
+    return settings.replace(**changes) if changes else settings
+
+
+def index_ui_corpus(root: Path, **changes: object) -> Settings:
+    settings = ui_settings(root, **changes)
+    build_index(settings, progress=False)
+    return settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout_s: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on port {port} after {timeout_s:.0f}s")
+
+
+@contextlib.contextmanager
+def running_app(settings: Settings, **launch_options: object) -> Iterator[str]:
+    """The chat app on `settings`, served for real on a free port; yields its URL."""
+    from rag.ui import ChatService
+    from rag.webapp import build_app, launch
+
+    settings = settings.replace(server_port=free_port())
+    demo = build_app(ChatService(settings))
+    launch(demo, settings, prevent_thread_lock=True, quiet=True, **launch_options)
+    try:
+        yield f"http://127.0.0.1:{settings.server_port}/"
+    finally:
+        demo.close()
