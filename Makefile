@@ -4,7 +4,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
-QUESTION ?= Apa yang dibahas Anies dengan Gubernur Tokyo?
 
 .PHONY: install run index test test-all bench eval clean
 
@@ -21,14 +20,16 @@ $(STAMP): pyproject.toml
 index: install
 	$(BIN)/rag index
 
+# Index seeds/ if anything changed, then the chat UI on http://127.0.0.1:7860 (RAG_SERVER_PORT).
 run: index
-	$(BIN)/rag ask "$(QUESTION)"
+	$(BIN)/rag serve
 
 test: install
 	$(BIN)/pytest -m "not eval"
 
 bench: install
 	$(BIN)/python -m bench.indexing
+	$(BIN)/python -m bench.load
 
 # Retrieval quality on the test splits of ../shared/data (first run indexes them: ~15 min).
 eval: install

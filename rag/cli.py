@@ -69,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print {answer, citations, refused} as JSON")
     ask.set_defaults(func=cmd_ask)
 
+    serve = sub.add_parser("serve", help="start the chat UI (the same as `python app.py`)",
+                           description="Serve the Gradio chat UI on the index. Listens on 127.0.0.1:7860 unless "
+                           "RAG_SERVER_NAME/RAG_SERVER_PORT say otherwise; beyond loopback it needs RAG_AUTH=user:password.")
+    serve.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
+    serve.add_argument("--host", dest="server_name", help="address to listen on (default: RAG_SERVER_NAME or 127.0.0.1)")
+    serve.add_argument("--port", dest="server_port", type=int, help="port (default: RAG_SERVER_PORT or 7860)")
+    serve.set_defaults(func=cmd_serve)
+
     evaluate = sub.add_parser("eval", help="measure retrieval quality on ../shared/data",
                               description="Recall, MRR and nDCG of hybrid search against BM25 alone and dense alone, "
                               "on FacQA, TyDi-id and IndoSum known-item (paraphrased summaries).")
@@ -160,6 +168,14 @@ def cmd_search(args: argparse.Namespace) -> int:
         outlets = ", ".join(hit.outlets) or hit.source or "unknown source"
         print(f"{rank}. {hit.title} ({outlets}, {date}) score {hit.score:.3f}")
         print(f"   {_snippet(hit.text)}")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .webapp import serve
+
+    settings = Settings.from_env(index_dir=args.index_dir, server_name=args.server_name, server_port=args.server_port)
+    serve(settings)
     return 0
 
 

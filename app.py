@@ -1,0 +1,18 @@
+"""The chat UI: `python app.py` (the same as `rag serve`). Settings come from `RAG_*`
+variables (README, "Configuration"); the layout is `rag.webapp.build_app`."""
+
+from rag.ui import ChatService
+from rag.webapp import build_app, launch
+
+__all__ = ["build_app"]
+
+
+def main() -> None:
+    from rag.settings import Settings
+
+    settings = Settings.from_env()
+    launch(build_app(ChatService(settings)), settings)
+
+
+if __name__ == "__main__":
+    main()

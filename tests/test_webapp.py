@@ -1,0 +1,167 @@
+"""The chat app served for real on a free port, driven through `gradio_client` and HTTP."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from rag.articles import read_sources
+from rag.settings import Settings
+from rag.ui import ChatService
+from tests.conftest import REPO, SEED
+from tests.ui_support import free_port, index_ui_corpus, running_app, wait_for_port
+
+pytestmark = pytest.mark.e2e
+gradio_client = pytest.importorskip("gradio_client")
+
+QUESTION = "Apa yang dibahas Anies dengan Gubernur Tokyo?"
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return index_ui_corpus(tmp_path_factory.mktemp("webapp"))
+
+
+@pytest.fixture(scope="module")
+def url(indexed: Settings):
+    with running_app(indexed) as address:
+        yield address
+
+
+@pytest.fixture(scope="module")
+def client(url: str):
+    return gradio_client.Client(url, verbose=False)
+
+
+def test_ask_endpoint_returns_the_answer_as_data(client, indexed: Settings) -> None:
+    data = client.predict(QUESTION, "", "", "", api_name="/ask")
+    assert not data["refused"] and data["citations"]
+    bodies = {a.id: a.text for a in read_sources(list(indexed.sources)).articles}
+    for citation in data["citations"]:
+        assert f"[{citation['n']}]" in data["answer"]
+        assert bodies[citation["article_id"]][citation["start"]:citation["end"]] == citation["quote"]
+    assert data["citations"][0]["source"] == "ANTARA"
+
+
+def test_chat_endpoint_streams_and_fills_the_sources_panel(client) -> None:
+    job = client.submit(QUESTION, [], "", "", "", "auto", api_name="/chat")
+    outputs = list(job)
+    assert len(outputs) > 2, "the answer arrives in several updates"
+    cleared, messages, sources, data = outputs[-1]
+    assert cleared == ""
+    assert [m["role"] for m in messages] == ["user", "assistant"]
+    reply = messages[-1]["content"][0]["text"]
+    assert "(#rag-src-0-1)" in reply
+    assert 'id="rag-src-0-1"' in sources and "<mark>" in sources
+    assert data["citations"][0]["n"] == 1
+    partial = outputs[1][1][-1]["content"][0]["text"]
+    assert len(partial) < len(reply), "earlier updates hold part of the text"
+
+
+def test_filters_apply_through_the_api(client) -> None:
+    data = client.predict(QUESTION, "2023-01-01", "", "", api_name="/ask")
+    assert data["refused"] and not data["citations"]
+    data = client.predict(QUESTION, "", "", "sportivo", api_name="/ask")
+    assert all(c["source"] == "sportivo" for c in data["citations"])
+    *_, data = client.predict(QUESTION, [], "2023-01-01", "", "", "en", api_name="/chat")
+    assert data["refused"]
+
+
+def test_oversized_and_empty_questions_are_refused_with_a_message(client) -> None:
+    data = client.predict("kenapa " * 400, "", "", "", api_name="/ask")
+    assert "batasnya 1000" in data["error"]
+    _, messages, _, data = client.predict("   ", [], "", "", "", "en", api_name="/chat")
+    assert "empty" in data["error"] and "empty" in messages[-1]["content"][0]["text"]
+
+
+def test_status_endpoint_describes_the_index(client) -> None:
+    line = client.predict("en", api_name="/status")
+    assert "articles" in line and "use:multilingual-v3" in line and "extractive" in line
+
+
+def test_file_routes_serve_nothing_private(url: str, indexed: Settings, tmp_path: Path) -> None:
+    secret = tmp_path / ".env"
+    secret.write_text("RAG_OPENAI_API_KEY=sk-secret\n")
+    live = next(indexed.index_dir.glob("gen-*/manifest.json"))
+    article = next(indexed.sources[0].glob("*.txt"))
+    targets = ["/etc/passwd", str(live), str(article), str(SEED), str(secret), str(REPO / ".env"), "index/CURRENT",
+               "../../../../etc/passwd", "/proc/self/environ"]
+    with httpx.Client(base_url=url.rstrip("/")) as http:
+        for target in targets:
+            for route in ("/gradio_api/file=", "/file=", "/gradio_api/file/"):
+                response = http.get(route + target)
+                assert response.status_code in (403, 404), (route + target, response.status_code)
+                assert "sk-secret" not in response.text and "root:" not in response.text
+
+
+def test_login_is_required_when_auth_is_set(indexed: Settings) -> None:
+    with running_app(indexed.replace(auth="ana:rahasia")) as address:
+        assert httpx.get(address + "gradio_api/info").status_code in (401, 403)
+        with pytest.raises(Exception):
+            gradio_client.Client(address, verbose=False)
+        authed = gradio_client.Client(address, auth=("ana", "rahasia"), verbose=False)
+        assert authed.predict(QUESTION, "", "", "", api_name="/ask")["citations"]
+
+
+class _SlowService(ChatService):
+    """Answers like the real service, a second late: enough to fill a tiny queue."""
+
+    def ask(self, *args, **kwargs):
+        time.sleep(1.0)
+        yield from super().ask(*args, **kwargs)
+
+
+def test_a_full_queue_turns_questions_away_with_a_message(indexed: Settings) -> None:
+    from rag.webapp import build_app, launch
+
+    settings = indexed.replace(server_port=free_port(), queue_size=1, concurrency=1)
+    demo = build_app(_SlowService(settings))
+    launch(demo, settings, prevent_thread_lock=True, quiet=True)
+    try:
+        client = gradio_client.Client(f"http://127.0.0.1:{settings.server_port}/", verbose=False)
+
+        def ask(_: int) -> str:
+            try:
+                client.predict(QUESTION, "", "", "", api_name="/ask")
+                return "answered"
+            except Exception as err:  # gradio_client raises QueueError for a full queue
+                return str(err)
+
+        with ThreadPoolExecutor(6) as pool:
+            results = list(pool.map(ask, range(6)))
+        assert "answered" in results
+        assert any("Queue is full" in r for r in results), results
+    finally:
+        demo.close()
+
+
+@pytest.mark.slow
+def test_app_py_starts_and_says_how_to_build_a_missing_index(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "empty"), "RAG_SERVER_PORT": str(port)}
+    process = subprocess.Popen([sys.executable, str(REPO / "app.py")], cwd=tmp_path, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_port(port)
+        client = gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False)
+        assert "rag index" in client.predict("en", api_name="/status")
+        assert "rag index" in client.predict(QUESTION, "", "", "", api_name="/ask")["error"]
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    assert "Traceback" not in output, output
+
+
+def test_app_refuses_to_listen_publicly_without_login(tmp_path: Path) -> None:
+    env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "empty"), "RAG_SERVER_NAME": "0.0.0.0",
+           "RAG_SERVER_PORT": str(free_port())}
+    result = subprocess.run([sys.executable, "-m", "rag", "serve"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and "RAG_AUTH" in result.stderr and "Traceback" not in result.stderr
