@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -192,10 +193,14 @@ class Reply:
 class ChatService:
     """The open index and assistant behind the UI, shared by all sessions (thread-safe)."""
 
-    def __init__(self, settings: Settings, open_assistant: Callable[[Settings], Assistant] | None = None) -> None:
+    def __init__(self, settings: Settings, open_assistant: Callable[[Settings], Assistant] | None = None,
+                 min_interval_s: float = 0.05) -> None:
         from .answer import open_assistant as default_open
 
         self.settings = settings
+        self.min_interval_s = min_interval_s
+        """Streamed text is sent at most this often: an answer that is ready at once (the
+        extractive one) goes out in one update instead of one per word."""
         self._open = open_assistant or default_open
         self._lock = threading.Lock()
         self._assistant: Assistant | None = None
@@ -273,7 +278,7 @@ class ChatService:
         except RagError as err:
             yield Reply.problem(self._error_text(err, lang))
             return
-        produced = ""
+        produced, sent_at = "", 0.0
         try:
             for event in assistant.stream(question, history=history, filters=filters):
                 if isinstance(event, Answer):
@@ -281,7 +286,9 @@ class ChatService:
                     yield Reply(answer_markdown(event, turn), answer=event, turn=turn_data)
                     return
                 produced += event
-                yield Reply(answer_markdown(produced, turn))
+                if time.monotonic() - sent_at >= self.min_interval_s:
+                    yield Reply(answer_markdown(produced, turn))
+                    sent_at = time.monotonic()
         except RagError as err:
             yield Reply.problem(self._error_text(err, lang))
 

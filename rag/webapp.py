@@ -86,9 +86,12 @@ def build_app(service: ChatService) -> Any:
             messages = [*(messages or []), {"role": "user", "content": q}, {"role": "assistant", "content": "…"}]
             for reply in service.ask(q, history, since_, until_, outlet_ or None, language_, turn=len(done)):
                 messages[-1] = {"role": "assistant", "content": reply.markdown}
+                if reply.answer is None and reply.error is None:  # a streamed piece: only the text changes
+                    yield "", messages, gr.skip(), gr.skip(), gr.skip()
+                    continue
                 if reply.turn is not None:
                     done = [*done, reply.turn]
-                data = reply.answer.to_json() if reply.answer else ({"error": reply.error} if reply.error else None)
+                data = reply.answer.to_json() if reply.answer else {"error": reply.error}
                 yield "", messages, sources_html(done, lang), done, data
 
         chat_inputs = [question, chatbot, turns, since, until, outlet, language]

@@ -25,7 +25,7 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def service(indexed: Settings) -> ChatService:
-    return ChatService(indexed)
+    return ChatService(indexed, min_interval_s=0)
 
 
 def _final(service: ChatService, question: str, **kwargs):
@@ -44,6 +44,12 @@ def test_answer_streams_then_carries_citations_and_passages(service: ChatService
         passage = last.turn.passages[citation.n]
         start, end = passage.marks[0]
         assert passage.text[start:end] == citation.quote, "the quote is marked inside its paragraph"
+
+
+def test_an_answer_ready_at_once_goes_out_in_one_update(indexed: Settings) -> None:
+    replies = list(ChatService(indexed, min_interval_s=60).ask("Apa yang dibahas Anies dengan Gubernur Tokyo?"))
+    assert len(replies) == 2 and replies[-1].answer is not None
+    assert replies[-1].markdown.startswith(replies[0].markdown.rstrip())
 
 
 def test_markers_link_to_this_turns_sources(service: ChatService) -> None:

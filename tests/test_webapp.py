@@ -31,7 +31,7 @@ def indexed(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
 @pytest.fixture(scope="module")
 def url(indexed: Settings):
-    with running_app(indexed) as address:
+    with running_app(indexed, min_interval_s=0) as address:
         yield address
 
 

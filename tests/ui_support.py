@@ -80,13 +80,14 @@ def wait_for_port(port: int, timeout_s: float = 60.0) -> None:
 
 
 @contextlib.contextmanager
-def running_app(settings: Settings, **launch_options: object) -> Iterator[str]:
-    """The chat app on `settings`, served for real on a free port; yields its URL."""
+def running_app(settings: Settings, min_interval_s: float = 0.05, **launch_options: object) -> Iterator[str]:
+    """The chat app on `settings`, served for real on a free port; yields its URL.
+    `min_interval_s=0` streams every piece of an answer (see `ChatService`)."""
     from rag.ui import ChatService
     from rag.webapp import build_app, launch
 
     settings = settings.replace(server_port=free_port())
-    demo = build_app(ChatService(settings))
+    demo = build_app(ChatService(settings, min_interval_s=min_interval_s))
     launch(demo, settings, prevent_thread_lock=True, quiet=True, **launch_options)
     try:
         yield f"http://127.0.0.1:{settings.server_port}/"
