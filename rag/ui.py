@@ -97,7 +97,7 @@ TEXTS: dict[str, dict[str, str]] = {
 
 EXAMPLES = (
     "Apa yang dibahas Anies dengan Gubernur Tokyo?",
-    "Kapan Anies Baswedan berkunjung ke Jepang?",
+    "Kapan Anies pertama kali bertemu Gubernur Koike?",
     "What did Anies Baswedan discuss in Tokyo?",
     "Who did the Jakarta governor meet in Japan?",
 )

@@ -13,7 +13,7 @@ from rag.answer import MAX_QUESTION_CHARS, Answer, Citation
 from rag.errors import ConfigError
 from rag.indexer import build_index
 from rag.settings import Settings
-from rag.ui import (ChatService, Passage, Turn, answer_markdown, check_exposure, escape_markdown, interface_language,
+from rag.ui import (EXAMPLES, ChatService, Passage, Turn, answer_markdown, check_exposure, escape_markdown, interface_language,
                     paragraph_around, parse_day, private_paths, safe_url, sources_html)
 from tests.ui_support import HOSTILE_QUESTIONS, index_ui_corpus
 
@@ -89,6 +89,21 @@ def test_follow_up_uses_the_history(service: ChatService) -> None:
     _, follow = _final(service, "Kapan itu?", history=[("Apa yang dibahas Anies dengan Gubernur Tokyo?",
                                                            first.answer.text)])
     assert "Anies" in follow.answer.query
+
+
+@pytest.mark.parametrize("question", EXAMPLES)
+def test_example_questions_are_answered_from_the_seed(service: ChatService, question: str) -> None:
+    _, last = _final(service, question)
+    assert not last.answer.refused
+    assert last.answer.citations[0].article_id == "antara-2022-08-13-anies-kunjungi-jepang"
+
+
+def test_an_unreachable_llm_gives_the_quoted_answer_with_a_notice(indexed: Settings) -> None:
+    settings = indexed.replace(llm="openai:any-model", openai_base_url="http://127.0.0.1:9/v1", llm_timeout_s=5.0)
+    service = ChatService(settings)
+    _, last = _final(service, "Apa yang dibahas Anies dengan Gubernur Tokyo?")
+    assert last.answer.citations and last.answer.notice and "tidak dapat dihubungi" in last.markdown
+    assert "127.0.0.1:9" in service.status_markdown("en")
 
 
 def test_no_index_says_how_to_build_it(tmp_path: Path) -> None:
