@@ -22,7 +22,7 @@ import calendar
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from typing import Callable
+from typing import Any, Callable
 
 TIMEZONES: dict[str, timezone] = {
     "WIB": timezone(timedelta(hours=7), "WIB"),  # western Indonesia (Jakarta)
@@ -94,7 +94,7 @@ def parse_published(text: str, default_tz: tzinfo | None = None) -> datetime | N
     return None
 
 
-def _build(g: dict[str, str | None], default_tz: tzinfo | None) -> datetime | None:
+def _build(g: dict[str, Any], default_tz: tzinfo | None) -> datetime | None:
     month = int(g["mo"]) if g.get("mo") else _MONTHS.get((g.get("mon") or "").lower())
     if month is None:
         return None
@@ -116,7 +116,10 @@ def _build(g: dict[str, str | None], default_tz: tzinfo | None) -> datetime | No
 def _zone(token: str | None, default_tz: tzinfo | None) -> tzinfo:
     if not token:
         return default_tz or DEFAULT_TZ
-    name, sign, hours, minutes = _ZONE.fullmatch(token.upper().replace(" ", "")).groups()
+    match = _ZONE.fullmatch(token.upper().replace(" ", ""))
+    if match is None:  # the date patterns only capture what _ZONE accepts
+        return default_tz or DEFAULT_TZ
+    name, sign, hours, minutes = match.groups()
     if sign:  # an explicit offset ("GMT+7", "+0700") beats any name before it
         offset = timedelta(hours=int(hours), minutes=int(minutes or 0))
         return timezone(-offset if sign == "-" else offset)
@@ -183,7 +186,7 @@ def _rolling(today: date, unit: str, n: int) -> tuple[date, date]:
     return _shift(today, unit, n), today + timedelta(days=1)
 
 
-def _count(g: dict[str, str | None], default: int) -> int:
+def _count(g: dict[str, Any], default: int) -> int:
     if g.get("n"):
         return int(g["n"]) if g["n"].isdigit() else _NUMBERS[g["n"].lower()]
     return 1 if g.get("se") else default

@@ -96,7 +96,7 @@ DEFAULT_B = 0.75
 
 
 @lru_cache(maxsize=1)
-def _stemmer():  # type: ignore[no-untyped-def]
+def _stemmer():
     from Sastrawi.Stemmer.StemmerFactory import StemmerFactory  # loads a dictionary: lazily
 
     return StemmerFactory().create_stemmer()

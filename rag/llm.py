@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -182,7 +183,7 @@ def _unreachable_here(error: BaseException) -> bool:
     return False
 
 
-def _loaded_classes(table: dict[str, tuple[str, ...]]) -> tuple[type, ...]:
+def _loaded_classes(table: Mapping[str, tuple[str, ...]]) -> tuple[type, ...]:
     found = []
     for module_name, names in table.items():
         module = sys.modules.get(module_name)
