@@ -22,6 +22,8 @@ Cost: Sastrawi takes ~1 ms per unique word, so a cold build of 3,500 IndoSum art
 
 from __future__ import annotations
 
+import logging
+
 import json
 import os
 import re
@@ -209,6 +211,9 @@ class LexicalIndex:
         indptr = np.zeros(1, dtype=np.int32)
         if any(tokens):  # bm25s cannot build from an empty vocabulary
             import bm25s
+
+            # bm25s sets its own logger to DEBUG when imported; its one message is noise to users.
+            logging.getLogger("bm25s").setLevel(logging.WARNING)
 
             model = bm25s.BM25(k1=k1, b=b, method="lucene")
             model.index(tokens, create_empty_token=False, show_progress=False)
