@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 from .chunks import sentence_spans
-from .lexical import analyze
-from .search import Filters, Hit, Searcher
+from .lexical import analyze, load_stems
+from .search import STEM_CACHE, Filters, Hit, Searcher
 from .settings import Settings
 
 # Fitted by `python -m evals.fit_answers` (which prints these lines) on 700 FacQA and 700
@@ -42,13 +42,13 @@ RANK_WEIGHTS = {
     "new_place": 1.017, "words": 1.077,
 }
 ANSWER_WEIGHTS = {
-    "coverage": -0.388, "window_coverage": 3.384, "asked": -0.052, "window_asked": 0.231, "bigrams": 0.567,
-    "dense": 1.819, "dense_gap": 0.524, "retrieval": 2.463, "first_hit": 0.822, "number_near_asked": 0.142,
-    "number_near_unit": 0.475, "money": 0.302, "new_time": 1.309, "new_number": 1.607, "new_person": 0.648,
-    "new_place": 0.37, "words": 0.76,
+    "coverage": -0.455, "window_coverage": 3.428, "asked": -0.061, "window_asked": 0.275, "bigrams": 0.55,
+    "dense": 1.855, "dense_gap": 0.487, "retrieval": 2.347, "first_hit": 0.784, "number_near_asked": 0.541,
+    "number_near_unit": 0.015, "money": 0.213, "new_time": 1.366, "new_number": 1.24, "new_person": 0.686,
+    "new_place": 0.413, "words": 0.756,
 }
-ANSWER_BIAS = -7.049
-DEFAULT_MIN_SUPPORT = 0.187
+ANSWER_BIAS = -6.836
+DEFAULT_MIN_SUPPORT = 0.194
 MAX_QUESTION_CHARS = 1000
 MAX_CANDIDATES = 30
 
@@ -165,7 +165,8 @@ def sentence_features(question: Question, sentence: str, window: str, retrieval:
     near = any(_NUMBER.search(words[i]) and any(abs(i - j) <= 3 for j in asked_at) for i in new)
     unit_at = [i for i, s in enumerate(stems) if question.unit.intersection(s)]
     near_unit = any(_NUMBER.search(words[i]) and any(0 < j - i <= 2 for j in unit_at) for i in new)
-    money = any(_MONEY.match(words[i]) for i in new) and bool(_MONEY_WORDS & question.weights.keys())
+    money = any(_MONEY.match(words[i]) for i in new)
+    asks_money = bool(_MONEY_WORDS & question.weights.keys())
     found = {
         "number": any(_NUMBER.search(words[i]) for i in new),
         "time": any(_TIME.match(words[i]) for i in new),
@@ -182,9 +183,11 @@ def sentence_features(question: Question, sentence: str, window: str, retrieval:
         dense - best_dense,
         retrieval,
         float(rank == 1),
-        float(near and question.kind == "number"),
-        float(near_unit and question.kind == "number"),
-        float(money),
+        # Penalties (-1 when missing, 0 when found or not asked), so that the answer model
+        # can tell "a number question without a number" from "not a number question".
+        float(near) - 1.0 if question.kind == "number" else 0.0,
+        float(near_unit) - 1.0 if question.kind == "number" else 0.0,
+        float(money) - 1.0 if asks_money else 0.0,
         *(float(question.kind == kind and found[kind]) - float(question.kind == kind) for kind in KINDS),
         min(len(words), 60) / 60,
     ]
@@ -301,6 +304,9 @@ class Assistant:
     def __init__(self, searcher: Searcher, llm: Any | None = None, k: int = 5, max_sentences: int = 3,
                  min_support: float = DEFAULT_MIN_SUPPORT) -> None:
         self.searcher = searcher
+        # The index's stems, saved when it was built: scoring sentences stems their words,
+        # and Sastrawi takes ~1 ms for a word it has not seen.
+        load_stems(searcher.path.parent / STEM_CACHE)
         self.llm = llm
         self.k = k
         self.max_sentences = max_sentences
