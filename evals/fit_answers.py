@@ -34,7 +34,14 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.answer import FEATURES, Assistant, Question, answer_probability, question_language, sentence_features
+from rag.answer import (
+    FEATURES,
+    Assistant,
+    Question,
+    answer_probability,
+    question_language,
+    sentence_features,
+)
 from rag.search import Searcher
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -243,7 +250,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ANSWER_BIAS = {bias:.3f}")
     print(f"DEFAULT_MIN_SUPPORT = {threshold:.3f}")
     for name, records in valid.items():
-        print(name, {k: round(v, 3) for k, v in simulate(records, data[name], ranker, weights, bias, threshold).items()})
+        measured = simulate(records, data[name], ranker, weights, bias, threshold)
+        print(name, "valid", {k: round(v, 3) for k, v in measured.items()})
     return 0
 
 

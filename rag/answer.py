@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+
 from .chunks import sentence_spans
 from .lexical import analyze, load_stems
 from .search import STEM_CACHE, Filters, Hit, Searcher
@@ -136,7 +137,8 @@ class Question:
         at = next((i for i, w in enumerate(lowered) if w in _COUNT_WORDS), None)
         around = [] if at is None else lowered[at + 1:at + 3] if at + 1 < len(lowered) else lowered[max(0, at - 2):at]
         unit = frozenset(analyze(" ".join(around)))
-        return cls(text, weights, asked, kind, frozenset(lowered), frozenset(zip(sequence, sequence[1:])), unit)
+        bigrams = frozenset(zip(sequence, sequence[1:]))
+        return cls(text, weights, asked, kind, frozenset(lowered), bigrams, unit)
 
 
 def _coverage(question: Question, terms: set[str]) -> float:
@@ -144,8 +146,8 @@ def _coverage(question: Question, terms: set[str]) -> float:
     return sum(w for t, w in question.weights.items() if t in terms) / total
 
 
-FEATURES = ("coverage", "window_coverage", "asked", "window_asked", "bigrams", "dense", "dense_gap", "retrieval", "first_hit",
-            "number_near_asked", "number_near_unit", "money", *(f"new_{kind}" for kind in KINDS), "words")
+FEATURES = ("coverage", "window_coverage", "asked", "window_asked", "bigrams", "dense", "dense_gap", "retrieval",
+            "first_hit", "number_near_asked", "number_near_unit", "money", *(f"new_{kind}" for kind in KINDS), "words")
 
 
 def sentence_features(question: Question, sentence: str, window: str, retrieval: float, rank: int, dense: float,
@@ -402,7 +404,8 @@ class Assistant:
     def _language(self, hit: Hit) -> str:
         return "en" if self.searcher.articles.get(hit.article_id, {}).get("language", "id") == "en" else "id"
 
-    def candidates(self, query: str, hits: list[Hit], question: Question | None = None) -> tuple[list[Candidate], np.ndarray]:
+    def candidates(self, query: str, hits: list[Hit],
+                   question: Question | None = None) -> tuple[list[Candidate], np.ndarray]:
         """The sentences (4+ words) of the hits' best chunks with a neighbour chunk each side,
         and their dense similarity to the query. Long articles give many sentences: only
         the MAX_CANDIDATES whose neighbourhood shares most of the question's words are

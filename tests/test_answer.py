@@ -6,7 +6,14 @@ import re
 
 import pytest
 
-from rag.answer import FEATURES, Assistant, Question, question_language, resolve_follow_up, sentence_features
+from rag.answer import (
+    FEATURES,
+    Assistant,
+    Question,
+    question_language,
+    resolve_follow_up,
+    sentence_features,
+)
 from rag.articles import read_sources
 from rag.indexer import build_index
 from rag.search import Searcher
@@ -123,4 +130,5 @@ def test_a_number_question_wants_a_number_next_to_what_it_counts() -> None:
 
     assert features("Hakim menjatuhkan vonis 15 tahun penjara kepada Setya Novanto.")[near] == 0.0
     assert features("Setya Novanto diperiksa hakim pada 2017 dalam kasus korupsi.")[near] == -1.0
-    assert features("Setya Novanto menjalani sidang perdana di pengadilan tipikor.")[FEATURES.index("new_number")] == -1.0
+    no_number = features("Setya Novanto menjalani sidang perdana di pengadilan tipikor.")
+    assert no_number[FEATURES.index("new_number")] == -1.0
