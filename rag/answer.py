@@ -15,40 +15,43 @@ Left out: the UI (app.py) and which chat model is used (llm.py).
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
+import numpy as np
 
 from .chunks import sentence_spans
-from .lexical import analyze
-from .search import Filters, Hit, Searcher
+from .lexical import analyze, load_stems
+from .search import STEM_CACHE, Filters, Hit, Searcher
 from .settings import Settings
 
-# Both calibrated on FacQA valid (answerable) against the odd-numbered questions of
-# evals/unanswerable-indosum.jsonl, for at most ~5% of answerable questions refused;
-# see README "Answers".
-DEFAULT_MIN_SUPPORT = 0.3
-DEFAULT_MIN_ASKED_COVERAGE = 0.3
-DEFAULT_ARTICLE_WEIGHT = 0.15
-
-_ANSWER_TYPES = (
-    (re.compile(r"\b(berapa|berapakah|how many|how much|how tall|how long|how old)\b", re.I), re.compile(r"\d")),
-    (re.compile(r"\b(kapan|kapankah|when|what year)\b", re.I), re.compile(
-        r"\b(?:1[89]|20)\d\d\b|\b(?:senin|selasa|rabu|kamis|jumat|sabtu|minggu|januari|februari|maret|april|mei|"
-        r"juni|juli|agustus|september|oktober|november|desember|kemarin|lalu|pagi|siang|sore|malam)\b", re.I)),
-)
-
-
-def _answer_type(question: str) -> re.Pattern[str] | None:
-    """What an answer must contain, by question word: a number, or a time."""
-    for asks, needs in _ANSWER_TYPES:
-        if asks.search(question):
-            return needs
-    return None
+# Fitted by `python -m evals.fit_answers` (which prints these lines) on 700 FacQA and 700
+# TyDi-id train questions. RANK_WEIGHTS order a question's sentences: listwise logistic
+# regression, which sentence holds the gold answer. ANSWER_WEIGHTS say whether the best
+# sentence answers at all: logistic regression, answerable (the question asked as it is)
+# against on-topic unanswerable (asked with its gold passage left out of the hits, or with
+# the sentences that hold the answer taken out). DEFAULT_MIN_SUPPORT, the lowest answer
+# probability answered, refuses 4% of FacQA valid questions. See README "Answers".
+RANK_WEIGHTS = {
+    "coverage": 0.548, "window_coverage": 2.152, "asked": 1.629, "window_asked": -0.886, "bigrams": 0.108,
+    "dense": 2.015, "dense_gap": 2.015, "retrieval": 3.55, "first_hit": 0.388, "number_near_asked": 0.824,
+    "number_near_unit": 0.98, "money": 1.013, "new_time": 2.613, "new_number": 1.707, "new_person": 1.228,
+    "new_place": 1.017, "words": 1.077,
+}
+ANSWER_WEIGHTS = {
+    "coverage": -0.455, "window_coverage": 3.428, "asked": -0.061, "window_asked": 0.275, "bigrams": 0.55,
+    "dense": 1.855, "dense_gap": 0.487, "retrieval": 2.347, "first_hit": 0.784, "number_near_asked": 0.541,
+    "number_near_unit": 0.015, "money": 0.213, "new_time": 1.366, "new_number": 1.24, "new_person": 0.686,
+    "new_place": 0.413, "words": 0.756,
+}
+ANSWER_BIAS = -6.836
+DEFAULT_MIN_SUPPORT = 0.194
 MAX_QUESTION_CHARS = 1000
+MAX_CANDIDATES = 30
 
 PHRASES = {
     "id": {
@@ -73,6 +76,136 @@ _ID_CUES = frozenset("apa apakah siapa siapakah kapan kapankah berapa dimana di 
                      "dan dari untuk dengan ini itu tersebut adalah pada ke oleh".split())
 _FOLLOW_UP = frozenset("itu tersebut dia ia mereka beliau sana situ tadi it its they them their he she his her that "
                        "those there this".split())
+
+
+# ------------------------------------------------------------ question and sentence features
+
+_TOKEN = re.compile(r"\w+(?:(?:-|(?<=\d)[.,:/](?=\d))\w+)*")
+_NUMBER = re.compile(r"\d|^(?:satu|dua|tiga|empat|lima|enam|tujuh|delapan|sembilan|sepuluh|sebelas|\w+belas|puluhan|"
+                     r"\w+puluh|seratus|\w+ratus|ratusan|seribu|ribuan|jutaan|one|two|three|four|five|six|seven|eight|"
+                     r"nine|ten|eleven|twelve|\w+teen|\w+ty|hundred|thousand)$", re.I)
+_TIME = re.compile(
+    r"^(?:(?:1[5-9]|20)\d\d|senin|selasa|rabu|kamis|jumat|sabtu|minggu|januari|februari|maret|april|mei|juni|juli|"
+    r"agustus|september|oktober|november|desember|jan|feb|mar|apr|jun|jul|agu|agt|sep|okt|nov|des|pukul|abad|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|january|february|march|june|july|august|october|"
+    r"december)$", re.I)
+_MONEY = re.compile(r"^(?:rp|usd|us|dolar|dollar|rupiah|euro|yen|ringgit|juta|miliar|milyar|triliun|ribu|million|"
+                    r"billion)$", re.I)
+_KINDS = (  # first match wins: "tahun berapa" asks for a time, not a number
+    ("time", re.compile(r"\b(kapan|kapankah|when|(tahun|tanggal|bulan|hari|abad) (berapa|apa)|what year|which year|"
+                        r"what date)\b", re.I)),
+    ("number", re.compile(r"\b(berapa|berapakah|how many|how much|how tall|how long|how old|how far|how big)\b", re.I)),
+    ("person", re.compile(r"\b(siapa|siapakah|who|whom|whose)\b", re.I)),
+    ("place", re.compile(r"\b(di ?mana|dimanakah|ke ?mana|where|(kota|negara|provinsi|pulau|daerah|wilayah|tempat) "
+                         r"(apa|mana|manakah))\b", re.I)),
+)
+KINDS = tuple(kind for kind, _ in _KINDS)
+_COUNT_WORDS = frozenset(("berapa", "berapakah", "many", "much"))
+_MONEY_WORDS = frozenset(analyze("biaya harga nilai tarif dana uang anggaran gaji modal investasi kerugian money cost "
+                                 "price worth"))
+
+
+@dataclass(frozen=True)
+class Question:
+    """What a question asks, for scoring sentences: its terms (IDF-weighted), the terms
+    that are not names (what is asked about the names), and the kind of answer it wants."""
+
+    text: str
+    weights: dict[str, float]
+    asked: frozenset[str]
+    kind: str | None
+    tokens: frozenset[str]
+    """Lowercased surface words, to tell a sentence's new words (a candidate answer) from the question's."""
+    bigrams: frozenset[tuple[str, str]]
+    """Consecutive terms: a sentence that keeps the question's phrases, not only its words."""
+    unit: frozenset[str]
+    """What "berapa" counts: the terms just after it ("berapa tahun hukuman"), or just before ("korban ada berapa")."""
+
+    @classmethod
+    def parse(cls, text: str, idf: Any, cross_lingual: bool = False) -> Question:
+        """Across languages only names and numbers can match, so only they are weighed."""
+        words = _TOKEN.findall(text)
+        names = set(analyze(" ".join(w for w in words if w[0].isupper() or _NUMBER.search(w))))
+        terms = set(analyze(text))
+        if cross_lingual and names:
+            terms = names
+        weights = {t: idf(t) for t in terms}
+        asked = frozenset() if cross_lingual else frozenset(terms - names)
+        kind = next((kind for kind, pattern in _KINDS if pattern.search(text)), None)
+        sequence = [t for t in analyze(text) if t in weights]
+        lowered = [w.lower() for w in words]
+        at = next((i for i, w in enumerate(lowered) if w in _COUNT_WORDS), None)
+        around = [] if at is None else lowered[at + 1:at + 3] if at + 1 < len(lowered) else lowered[max(0, at - 2):at]
+        unit = frozenset(analyze(" ".join(around)))
+        bigrams = frozenset(zip(sequence, sequence[1:]))
+        return cls(text, weights, asked, kind, frozenset(lowered), bigrams, unit)
+
+
+def _coverage(question: Question, terms: set[str]) -> float:
+    total = sum(question.weights.values()) or 1.0
+    return sum(w for t, w in question.weights.items() if t in terms) / total
+
+
+FEATURES = ("coverage", "window_coverage", "asked", "window_asked", "bigrams", "dense", "dense_gap", "retrieval",
+            "first_hit", "number_near_asked", "number_near_unit", "money", *(f"new_{kind}" for kind in KINDS), "words")
+
+
+def sentence_features(question: Question, sentence: str, window: str, retrieval: float, rank: int, dense: float,
+                      best_dense: float) -> list[float]:
+    """The numbers the sentence scorer weighs (named in FEATURES, same order)."""
+    words = _TOKEN.findall(sentence)
+    stems = [analyze(w) for w in words]
+    terms = {t for s in stems for t in s}
+    sequence = [t for s in stems for t in s]
+    bigrams = len(question.bigrams.intersection(zip(sequence, sequence[1:]))) / len(question.bigrams) \
+        if question.bigrams else 0.0
+    window_terms = terms | set(analyze(window))
+    asked = question.asked
+    new = [i for i, w in enumerate(words) if w.lower() not in question.tokens]
+    # A number next to an asked word ("divonis 15 tahun" for "berapa tahun hukuman").
+    asked_at = [i for i, s in enumerate(stems) if asked.intersection(s)]
+    near = any(_NUMBER.search(words[i]) and any(abs(i - j) <= 3 for j in asked_at) for i in new)
+    unit_at = [i for i, s in enumerate(stems) if question.unit.intersection(s)]
+    near_unit = any(_NUMBER.search(words[i]) and any(0 < j - i <= 2 for j in unit_at) for i in new)
+    money = any(_MONEY.match(words[i]) for i in new)
+    asks_money = bool(_MONEY_WORDS & question.weights.keys())
+    found = {
+        "number": any(_NUMBER.search(words[i]) for i in new),
+        "time": any(_TIME.match(words[i]) for i in new),
+        "person": any(words[i][0].isupper() and i > 0 for i in new),
+        "place": any(words[i][0].isupper() and i > 0 for i in new),
+    }
+    return [
+        _coverage(question, terms),
+        _coverage(question, window_terms),
+        len(asked & terms) / len(asked) if asked else 1.0,
+        len(asked & window_terms) / len(asked) if asked else 1.0,
+        bigrams,
+        dense,
+        dense - best_dense,
+        retrieval,
+        float(rank == 1),
+        # Penalties (-1 when missing, 0 when found or not asked), so that the answer model
+        # can tell "a number question without a number" from "not a number question".
+        float(near) - 1.0 if question.kind == "number" else 0.0,
+        float(near_unit) - 1.0 if question.kind == "number" else 0.0,
+        float(money) - 1.0 if asks_money else 0.0,
+        *(float(question.kind == kind and found[kind]) - float(question.kind == kind) for kind in KINDS),
+        min(len(words), 60) / 60,
+    ]
+
+
+def answer_probability(features: np.ndarray, weights: np.ndarray | None = None, bias: float | None = None) -> float:
+    """Probability that the best sentence (its FEATURES) answers the question; by default
+    with the fitted ANSWER_WEIGHTS and ANSWER_BIAS."""
+    if weights is None:
+        weights = _vector(ANSWER_WEIGHTS)
+    logit = float(features @ weights) + (ANSWER_BIAS if bias is None else bias)
+    return 1 / (1 + math.exp(-logit))
+
+
+def _vector(weights: dict[str, float]) -> np.ndarray:
+    return np.array([weights.get(name, 0.0) for name in FEATURES], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -109,17 +242,32 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved article, before scoring."""
+
+    hit: Hit
+    rank: int
+    retrieval: float
+    """The hit's retrieval score relative to the best hit's."""
+    start: int
+    end: int
+    text: str
+    window: str
+    """The sentence with its neighbours."""
+
+
+@dataclass(frozen=True)
 class Evidence:
-    """One candidate sentence of a retrieved article."""
+    """One scored sentence of a retrieved article."""
 
     hit: Hit
     start: int
     end: int
     text: str
     score: float
-    coverage: float
+    """How likely this sentence, rather than another one, holds the answer (RANK_WEIGHTS, a logit)."""
     support: float
-    """How well the sentence itself matches the question (no article prior): what refusal looks at."""
+    """Probability that the sentence answers the question at all (ANSWER_WEIGHTS): what refusal looks at."""
 
 
 def open_assistant(settings: Settings, k: int = 5) -> Assistant:
@@ -156,11 +304,11 @@ class Assistant:
     """Retrieval plus answer writing; `llm` is a LangChain chat model or None (extractive)."""
 
     def __init__(self, searcher: Searcher, llm: Any | None = None, k: int = 5, max_sentences: int = 3,
-                 min_support: float = DEFAULT_MIN_SUPPORT, min_asked_coverage: float = DEFAULT_MIN_ASKED_COVERAGE,
-                 article_weight: float = DEFAULT_ARTICLE_WEIGHT) -> None:
+                 min_support: float = DEFAULT_MIN_SUPPORT) -> None:
         self.searcher = searcher
-        self.min_asked_coverage = min_asked_coverage
-        self.article_weight = article_weight
+        # The index's stems, saved when it was built: scoring sentences stems their words,
+        # and Sastrawi takes ~1 ms for a word it has not seen.
+        load_stems(searcher.path.parent / STEM_CACHE)
         self.llm = llm
         self.k = k
         self.max_sentences = max_sentences
@@ -187,8 +335,7 @@ class Assistant:
             yield answer
             return
         evidence = self.evidence(query, hits, language)
-        if (not evidence or max(e.support for e in evidence) < self.min_support
-                or not self.answers_the_question(query, evidence, language)):
+        if not evidence or evidence[0].support < self.min_support:
             answer = Answer(PHRASES[language]["refusal"], refused=True, language=language, query=query)
             yield answer.text
             yield answer
@@ -238,75 +385,55 @@ class Assistant:
     # ------------------------------------------------------------ evidence
 
     def evidence(self, query: str, hits: list[Hit], language: str = "id") -> list[Evidence]:
-        """Sentences of the hits' best chunks (with a neighbour each side), best first."""
-        terms = set(analyze(query))
-        weights = {t: self.searcher.lexical.idf(t) for t in terms}
-        total = sum(weights.values()) or 1.0
-        candidates: list[tuple[Hit, int, int, str, float]] = []
-        for hit in hits:
-            start, _, context = self.searcher.context(hit.article_id, hit.chunk_index, radius=1)
-            for s, e in sentence_spans(context):
-                sentence = context[s:e]
-                if len(sentence.split()) < 4:
-                    continue
-                covered = sum(weights[t] for t in terms.intersection(analyze(sentence)))
-                candidates.append((hit, start + s, start + e, sentence, covered / total))
-        if not candidates:
+        """Sentences of the hits, the likeliest to hold the answer first."""
+        idf = self.searcher.lexical.idf
+        # Across languages only names and numbers can match (see Question.parse).
+        parsed = {lang: Question.parse(query, idf, cross_lingual=lang != language) for lang in ("id", "en")}
+        found, dense = self.candidates(query, hits, parsed[language])
+        if not found:
             return []
-        vectors = self.searcher.embedder.encode_passages([c[3] for c in candidates])
-        query_vector = self.searcher.embedder.encode_queries([query])[0]
-        dense = vectors @ query_vector
-        top = hits[0].score or 1.0
-        retrieval = {hit.article_id: hit.score / top for hit in hits}
-        wanted = _answer_type(query)
-        scored = []
-        cross_lingual = {hit.article_id: self.searcher.articles.get(hit.article_id, {}).get("language", "id") != language
-                         for hit in hits}
-        for (hit, start, end, sentence, coverage), similarity in zip(candidates, dense):
-            # Coverage of the question's (IDF-weighted) terms carries most of the weight;
-            # the dense similarity rescues paraphrases, and carries a question asked in
-            # another language than the article's, where few words can match.
-            if cross_lingual[hit.article_id]:
-                support = float(similarity) + 0.3 * coverage
-            else:
-                support = 0.6 * coverage + 0.4 * float(similarity)
-            # The article's own retrieval score counts too: the best article's sentence wins ties.
-            score = support + self.article_weight * retrieval[hit.article_id]
-            if wanted is not None and not wanted.search(sentence):
-                score *= 0.7  # "berapa" wants a number, "kapan" a time
-            scored.append(Evidence(hit, start, end, sentence, score, coverage, support))
+        best_dense = float(dense.max())
+        features = np.array([sentence_features(parsed[self._language(c.hit)], c.text, c.window, c.retrieval, c.rank,
+                                               float(d), best_dense) for c, d in zip(found, dense)], dtype=np.float32)
+        scores = features @ _vector(RANK_WEIGHTS)
+        scored = [Evidence(c.hit, c.start, c.end, c.text, float(s), answer_probability(x))
+                  for c, s, x in zip(found, scores, features)]
         scored.sort(key=lambda e: -e.score)
         return scored
 
-    def answers_the_question(self, question: str, evidence: list[Evidence], language: str) -> bool:
-        """Whether some top sentence holds what is asked, not only whom it is about.
+    def _language(self, hit: Hit) -> str:
+        return "en" if self.searcher.articles.get(hit.article_id, {}).get("language", "id") == "en" else "id"
 
-        Questions about a topic the articles cover, asking a fact they do not report
-        ("Berapa tinggi badan Raisa?"), match the names well; the asked-for words (the
-        question's words that are not capitalised names) and the kind of answer (a number
-        for "berapa", a time for "kapan") are what tell them apart. Skipped across
-        languages, where words cannot match."""
-        same_language = [e for e in evidence[:5]
-                         if self.searcher.articles.get(e.hit.article_id, {}).get("language", "id") == language]
-        if not same_language:
-            return True
-        asked = set(analyze(" ".join(w for w in re.findall(r"\w+", question) if not w[0].isupper())))
-        if len(asked) < 2:
-            asked = set()  # one word ("nama", "singkatan") is too little to judge by
-        wanted = _answer_type(question)
-        for item in same_language:
-            if wanted is not None and not wanted.search(item.text):
-                continue
-            if not asked or len(asked.intersection(analyze(item.text))) / len(asked) >= self.min_asked_coverage:
-                return True
-        return False
+    def candidates(self, query: str, hits: list[Hit],
+                   question: Question | None = None) -> tuple[list[Candidate], np.ndarray]:
+        """The sentences (4+ words) of the hits' best chunks with a neighbour chunk each side,
+        and their dense similarity to the query. Long articles give many sentences: only
+        the MAX_CANDIDATES whose neighbourhood shares most of the question's words are
+        embedded (latency), when `question` is given."""
+        found: list[Candidate] = []
+        top = hits[0].score or 1.0
+        for rank, hit in enumerate(hits, start=1):
+            start, _, context = self.searcher.context(hit.article_id, hit.chunk_index, radius=1)
+            spans = sentence_spans(context)
+            for i, (s, e) in enumerate(spans):
+                if len(context[s:e].split()) < 4:
+                    continue
+                window = context[spans[max(0, i - 1)][0]:spans[min(len(spans) - 1, i + 1)][1]]
+                found.append(Candidate(hit, rank, hit.score / top, start + s, start + e, context[s:e], window))
+        if question is not None and len(found) > MAX_CANDIDATES:
+            found = sorted(found, key=lambda c: -_coverage(question, set(analyze(c.window))))[:MAX_CANDIDATES]
+        if not found:
+            return [], np.zeros(0, dtype=np.float32)
+        vectors = self.searcher.embedder.encode_passages([c.text for c in found])
+        return found, vectors @ self.searcher.embedder.encode_queries([query])[0]
 
     def extractive(self, evidence: list[Evidence], language: str) -> Answer:
         chosen: list[Evidence] = []
         seen: set[str] = set()
         for item in evidence:
             key = " ".join(re.findall(r"\w+", item.text.lower()))
-            if key in seen or item.score < 0.8 * evidence[0].score:
+            # Further sentences only when nearly as likely as the best (odds within e) and answering.
+            if key in seen or item.score < evidence[0].score - 1.0 or item.support < self.min_support:
                 continue
             seen.add(key)
             chosen.append(item)

@@ -6,7 +6,14 @@ import re
 
 import pytest
 
-from rag.answer import Assistant, question_language, resolve_follow_up
+from rag.answer import (
+    FEATURES,
+    Assistant,
+    Question,
+    question_language,
+    resolve_follow_up,
+    sentence_features,
+)
 from rag.articles import read_sources
 from rag.indexer import build_index
 from rag.search import Searcher
@@ -88,3 +95,40 @@ def test_streaming_yields_the_text_then_the_answer(assistant) -> None:
 def test_question_language() -> None:
     assert question_language("Siapa yang ditemui Anies?") == "id"
     assert question_language("Who did Anies meet in Tokyo?") == "en"
+
+
+def test_refuses_an_on_topic_question_the_article_does_not_answer(assistant) -> None:
+    helper, _ = assistant
+    # The article is about this trip, but gives no cost: its sentences match the names only.
+    answer = helper.ask("Berapa biaya perjalanan Anies ke Tokyo?")
+    assert answer.refused and answer.citations == []
+
+
+def test_first_quote_names_whom_the_question_asks_for(assistant) -> None:
+    helper, bodies = assistant
+    answer = helper.ask("Siapa Gubernur Tokyo yang ditemui Anies Baswedan?")
+    assert not answer.refused and "Yuriko Koike" in answer.citations[0].quote
+    _check_citations(answer, bodies)
+
+
+def test_question_kinds_and_what_is_counted() -> None:
+    parse = lambda text: Question.parse(text, lambda term: 1.0)  # noqa: E731
+    assert parse("Berapa tahun hukuman penjara bagi Setya Novanto?").kind == "number"
+    assert parse("Berapa tahun hukuman penjara bagi Setya Novanto?").unit == {"tahun", "hukum"}
+    assert parse("Tahun berapa Jakarta menjadi kota kembar Tokyo?").kind == "time"
+    assert parse("Siapa yang ditemui Anies?").kind == parse("Who did Anies meet?").kind == "person"
+    assert parse("Di mana forum Urban 20 diadakan?").kind == "place"
+    assert parse("Apa yang dibahas Anies?").kind is None
+
+
+def test_a_number_question_wants_a_number_next_to_what_it_counts() -> None:
+    question = Question.parse("Berapa tahun hukuman penjara bagi Setya Novanto?", lambda term: 1.0)
+    near = FEATURES.index("number_near_unit")
+
+    def features(sentence: str) -> list[float]:
+        return sentence_features(question, sentence, sentence, retrieval=1.0, rank=1, dense=0.5, best_dense=0.5)
+
+    assert features("Hakim menjatuhkan vonis 15 tahun penjara kepada Setya Novanto.")[near] == 0.0
+    assert features("Setya Novanto diperiksa hakim pada 2017 dalam kasus korupsi.")[near] == -1.0
+    no_number = features("Setya Novanto menjalani sidang perdana di pengadilan tipikor.")
+    assert no_number[FEATURES.index("new_number")] == -1.0
