@@ -143,9 +143,10 @@ def _print_summary(summary) -> None:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from .search import Searcher
+    from .store import open_index
 
     settings = Settings.from_env(index_dir=args.index_dir)
-    searcher = Searcher.open(settings.index_dir)
+    searcher = Searcher.open(open_index(settings))
     try:
         hits = searcher.search(args.query, k=args.k, filters=_filters(args), as_of=args.as_of)
     finally:
