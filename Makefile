@@ -6,7 +6,7 @@ PIP := $(BIN)/pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 QUESTION ?= Apa yang dibahas Anies dengan Gubernur Tokyo?
 
-.PHONY: install run index test test-all bench eval clean
+.PHONY: install run index test test-all bench bench-scale eval clean
 
 install: $(STAMP)
 
@@ -29,6 +29,11 @@ test: install
 
 bench: install
 	$(BIN)/python -m bench.indexing
+
+# Ingest, disk, memory and query latency up to 250k chunks, embedded and on a Chroma server
+# (replicates the IndoSum evaluation index: run `make eval` once first; ~30 min on 2 cores).
+bench-scale: install
+	$(BIN)/python -m bench.scale
 
 # Retrieval quality on the test splits of ../shared/data (first run indexes them: ~15 min).
 eval: install

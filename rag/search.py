@@ -380,21 +380,36 @@ def search_tables_current(path: Path) -> bool:
 
 def write_search_tables(generation: Generation, path: Path) -> None:
     """Build a generation's lexical index (per article), chunk table and vector matrix
-    from what Chroma holds, so that they always describe exactly the stored chunks."""
+    from what Chroma holds, so that they always describe exactly the stored chunks.
+
+    Vectors go page by page to a file, never all in memory at once; the chunk texts are
+    held once, since the lexical index is built from whole articles."""
     ids: list[str] = []
     texts: list[str] = []
     metas: list[dict] = []
-    vectors: list[np.ndarray] = []
     page = 5000
-    for offset in range(0, generation.count(), page):
+    arrived = path / f"{VECTORS}.unordered"
+    unordered: np.ndarray | None = None
+    total = generation.count()
+    for offset in range(0, total, page):
         got = generation.collection.get(include=["documents", "metadatas", "embeddings"], limit=page, offset=offset)
+        rows = np.asarray(got["embeddings"], dtype=np.float32)
+        if unordered is None:
+            unordered = np.lib.format.open_memmap(arrived, mode="w+", dtype=np.float32, shape=(total, rows.shape[1]))
+        unordered[len(ids):len(ids) + len(rows)] = rows
         ids.extend(got["ids"])
         texts.extend(got["documents"])
-        metas.extend(got["metadatas"])
-        vectors.append(np.asarray(got["embeddings"], dtype=np.float32))
+        metas.extend({k: m.get(k) for k in _TABLE_FIELDS} for m in got["metadatas"])
     order = sorted(range(len(ids)), key=lambda i: (metas[i]["article_id"], metas[i]["chunk_index"]))
-    matrix = np.concatenate(vectors)[order] if vectors else np.zeros((0, 1), dtype=np.float32)
-    np.save(path / VECTORS, matrix)
+    if unordered is None:
+        np.save(path / VECTORS, np.zeros((0, 1), dtype=np.float32))
+    else:
+        matrix = np.lib.format.open_memmap(path / VECTORS, mode="w+", dtype=np.float32, shape=unordered.shape)
+        for start in range(0, len(order), page):
+            matrix[start:start + page] = unordered[np.asarray(order[start:start + page])]
+        matrix.flush()
+        del matrix, unordered
+        arrived.unlink()
     table = {
         "ids": [ids[i] for i in order],
         "article_ids": [metas[i]["article_id"] for i in order],
@@ -408,7 +423,7 @@ def write_search_tables(generation: Generation, path: Path) -> None:
     for i in order:
         article_id = metas[i]["article_id"]
         bodies.setdefault(article_id, []).append((metas[i]["start"], texts[i]))
-        titles[article_id] = metas[i].get("title", "")
+        titles[article_id] = metas[i].get("title") or ""
     article_ids = sorted(bodies)
     # Stemming is the slow part of building; the cache of stems is kept beside the generations.
     stems = path.parent / STEM_CACHE
@@ -438,6 +453,9 @@ def _build_cached_tables(index: ServerIndex | IndexDir, live: Any, tables: Path)
     forget = getattr(index, "forget_cached", None)
     if forget is not None:
         forget(keep=(live, index.previous()))
+
+
+_TABLE_FIELDS = ("article_id", "chunk_index", "start", "title", "published_ts", "source_key", "author_key")
 
 
 def _join_chunks(pieces: list[tuple[int, str]]) -> str:
