@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 
-.PHONY: install run index test test-all bench eval clean
+.PHONY: install run index test test-all bench bench-scale eval clean
 
 install: $(STAMP)
 
@@ -30,6 +30,11 @@ test: install
 bench: install
 	$(BIN)/python -m bench.indexing
 	$(BIN)/python -m bench.load
+
+# Ingest, disk, memory and query latency up to 250k chunks, embedded and on a Chroma server
+# (replicates the IndoSum evaluation index: run `make eval` once first; ~30 min on 2 cores).
+bench-scale: install
+	$(BIN)/python -m bench.scale
 
 # Retrieval quality on the test splits of ../shared/data (first run indexes them: ~15 min).
 eval: install

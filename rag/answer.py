@@ -271,12 +271,13 @@ class Evidence:
 
 
 def open_assistant(settings: Settings, k: int = 5) -> Assistant:
-    """The index in `settings.index_dir` and the configured LLM (None: extractive answers)."""
+    """The configured index (folder or Chroma server) and LLM (None: extractive answers)."""
     from .llm import load_chat_model
+    from .store import open_index
 
     llm = load_chat_model(settings.llm, openai_base_url=settings.openai_base_url, openai_api_key=settings.openai_api_key,
                           ollama_base_url=settings.ollama_url, timeout_s=settings.llm_timeout_s)
-    return Assistant(Searcher.open(settings.index_dir), llm=llm, k=k)
+    return Assistant(Searcher.open(open_index(settings)), llm=llm, k=k)
 
 
 def question_language(question: str) -> str:

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
-    for noisy in ("chromadb", "httpx", "sentence_transformers", "urllib3", "huggingface_hub", "trafilatura"):
+    for noisy in ("chromadb", "httpx", "sentence_transformers", "urllib3", "huggingface_hub", "trafilatura", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return args.func(args)
@@ -151,9 +151,10 @@ def _print_summary(summary) -> None:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from .search import Searcher
+    from .store import open_index
 
     settings = Settings.from_env(index_dir=args.index_dir)
-    searcher = Searcher.open(settings.index_dir)
+    searcher = Searcher.open(open_index(settings))
     try:
         hits = searcher.search(args.query, k=args.k, filters=_filters(args), as_of=args.as_of)
     finally:

@@ -10,26 +10,25 @@ The embedder is loaded only when something must be embedded, so a no-op run is f
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
-import shutil
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .articles import Article, ReadResult, Skipped, read_sources
 from .chunks import CHUNKER_VERSION, Chunk, chunk_article
 from .embeddings import Embedder, load_embedder
-from .errors import IndexLocked, IndexMismatch, RagError
+from .errors import IndexMismatch, RagError
 from .settings import Settings
 from .duplicates import duplicate_groups
 from .search import search_tables_current, write_search_tables
-from .store import Generation, IndexDir, Manifest, read_articles, write_metadata
+from .store import Generation, IndexDir, Manifest, open_index
+
+if TYPE_CHECKING:
+    from .server_store import ServerIndex
 
 log = logging.getLogger(__name__)
 
@@ -62,25 +61,10 @@ class IndexSummary:
         }
 
 
-@contextmanager
-def writer_lock(index: IndexDir) -> Iterator[None]:
-    """Hold the index's writer lock, or fail at once if another writer holds it.
-
-    flock is released by the kernel when the process dies, so a killed writer never
-    leaves a stale lock behind."""
-    index.path.mkdir(parents=True, exist_ok=True)
-    fd = os.open(index.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            raise IndexLocked(f"another `rag index` (pid {holder}) is writing {index.path}/; wait for it to finish") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
-    finally:
-        os.close(fd)
+def writer_lock(index: IndexDir | ServerIndex) -> AbstractContextManager[None]:
+    """Hold the index's writer lock (a flock for a folder, a lease on a server), or raise
+    IndexLocked at once if another writer holds it."""
+    return index.writer_lock()
 
 
 def dedupe(articles: list[Article]) -> tuple[dict[str, Article], list[Skipped]]:
@@ -107,27 +91,28 @@ def build_index(
     embedder: Embedder | None = None,
     articles: Iterable[Article] | None = None,
     progress: bool = True,
-    on_generation: Callable[[Path], None] | None = None,
+    on_generation: Callable[[Any], None] | None = None,
 ) -> IndexSummary:
-    """Index `settings.sources` into `settings.index_dir`; see the module docstring.
+    """Index `settings.sources` into the configured index (`open_index`); see the module docstring.
 
     `articles`, when given, is indexed instead of reading `settings.sources`.
     `embedder` overrides the configured one (tests pass a deterministic embedder).
-    `on_generation` is called with the unpublished generation's path (crash tests)."""
+    `on_generation` is called with the unpublished generation (its path, or its name on a
+    Chroma server) before it is published (crash tests)."""
     started = time.perf_counter()
-    index = IndexDir(settings.index_dir)
-    summary = IndexSummary(index_dir=str(index.path))
+    index = open_index(settings)
+    summary = IndexSummary(index_dir=index.location)
     read = ReadResult(articles=list(articles)) if articles is not None else read_sources(settings.sources, settings.max_file_mb)
     wanted, duplicates = dedupe(read.articles)
     summary.skipped_files = read.skipped + duplicates
 
-    with writer_lock(index):
+    with index.writer_lock():
         index.remove_unfinished()
         live = None if rebuild else index.live()
-        manifest = Manifest.read(live) if live else None
-        stored = read_articles(live) if live else {}
+        manifest = index.read_manifest(live) if live else None
+        stored = index.read_articles(live) if live else {}
         if manifest is not None:
-            _check_compatible(manifest, settings, index.path)
+            _check_compatible(manifest, settings, index.location)
 
         removed = [aid for aid in stored if aid not in wanted]
         changed = [a for aid, a in wanted.items() if aid not in stored or stored[aid]["hash"] != a.content_hash]
@@ -135,7 +120,8 @@ def build_index(
         summary.updated = sum(a.id in stored for a in changed)
         summary.added = len(changed) - summary.updated
         summary.unchanged = len(wanted) - len(changed)
-        if live is not None and not changed and not removed and search_tables_current(live):
+        tables_current = search_tables_current(live) if live is not None and index.tables_in_generation else True
+        if live is not None and not changed and not removed and tables_current:
             summary.chunks = manifest.chunks if manifest else 0
             summary.embedder = manifest.embedder["id"] if manifest else ""
             summary.fallback_reason = manifest.embedder.get("fallback_reason") if manifest else None
@@ -146,7 +132,7 @@ def build_index(
             embedder = load_embedder(settings.embedding_model, settings.embedding_fallback)
         if embedder is not None and manifest is not None and embedder.id != manifest.embedder["id"]:
             raise IndexMismatch(
-                f"index in {index.path}/ was built with embedder {manifest.embedder['id']}, now {embedder.id}: "
+                f"index in {index.location}/ was built with embedder {manifest.embedder['id']}, now {embedder.id}: "
                 "run `rag index --rebuild`"
             )
         embedder_info = manifest.embedder if embedder is None and manifest else _embedder_info(embedder, settings)
@@ -159,7 +145,8 @@ def build_index(
                 assert embedder is not None
                 summary.embedded = _embed_articles(generation, changed, embedder, settings, records, progress)
             summary.chunks = generation.count()
-            write_search_tables(generation, tmp)
+            if index.tables_in_generation:  # a server's readers each build them in their cache
+                write_search_tables(generation, tmp)
             groups = duplicate_groups({aid: a.text for aid, a in wanted.items()})
             for aid, record in records.items():
                 record.pop("dup_group", None)
@@ -175,7 +162,7 @@ def build_index(
             built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             sources=[str(s) for s in settings.sources],
         )
-        write_metadata(tmp, manifest, records)
+        index.write_metadata(tmp, manifest, records)
         if on_generation is not None:
             on_generation(tmp)
         index.publish(tmp)
@@ -187,7 +174,7 @@ def build_index(
     return summary
 
 
-def _start_generation(index: IndexDir, live: Path | None, expected_chunks: int) -> tuple[Path, Generation]:
+def _start_generation(index: IndexDir | ServerIndex, live: Any, expected_chunks: int) -> tuple[Any, Generation]:
     """A writable copy of the live generation (or an empty one), checked before use.
 
     Readers may rewrite Chroma's files with identical content when they close, so a
@@ -195,13 +182,13 @@ def _start_generation(index: IndexDir, live: Path | None, expected_chunks: int) 
     for _ in range(3):
         tmp = index.new_generation(copy_of=live)
         try:
-            generation = Generation(tmp)
+            generation = index.open_generation(tmp)
             if generation.count() == expected_chunks:
                 return tmp, generation
             generation.close()
         except Exception as err:  # a torn copy fails to open in many ways
             log.warning("copy of %s unusable (%s), retrying", live, err)
-        shutil.rmtree(tmp, ignore_errors=True)
+        index.discard(tmp)
     raise RagError(f"could not make a consistent copy of {live}; stop the processes using the index and retry")
 
 
@@ -277,7 +264,7 @@ def _chunking_info(settings: Settings) -> dict[str, Any]:
             "chunker_version": CHUNKER_VERSION}
 
 
-def _check_compatible(manifest: Manifest, settings: Settings, where: Path) -> None:
+def _check_compatible(manifest: Manifest, settings: Settings, where: str) -> None:
     if manifest.chunking != _chunking_info(settings):
         raise IndexMismatch(
             f"index in {where}/ was chunked with {manifest.chunking}, settings now ask for {_chunking_info(settings)}: "

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -18,6 +19,10 @@ from .dates import parse_published
 from .embeddings import Embedder
 from .errors import ConfigError
 from .search import Filters, Hit, Searcher
+from .store import IndexDir
+
+if TYPE_CHECKING:
+    from .server_store import ServerIndex
 
 
 class NewsRetriever(BaseRetriever):
@@ -54,7 +59,7 @@ def _as_datetime(value: datetime | str | None, name: str) -> datetime | None:
 
 
 def get_retriever(
-    index_dir: str | Path = "index",
+    index_dir: str | Path | IndexDir | ServerIndex = "index",
     k: int = 5,
     *,
     since: datetime | str | None = None,
@@ -64,10 +69,11 @@ def get_retriever(
     as_of: datetime | str | None = None,
     embedder: Embedder | None = None,
 ) -> NewsRetriever:
-    """Open the index in `index_dir` and return a retriever of the `k` best articles.
+    """Open the index in `index_dir` (or `store.open_index(settings)`, e.g. on a Chroma
+    server) and return a retriever of the `k` best articles.
 
     Filters combine: published in [since, until), the outlet `source` (case-insensitive),
     an `author` name fragment. `as_of` anchors time words in queries ("kemarin")."""
     filters = Filters(since=_as_datetime(since, "since"), until=_as_datetime(until, "until"), source=source, author=author)
-    return NewsRetriever(searcher=Searcher.open(Path(index_dir), embedder=embedder), k=k, filters=filters,
+    return NewsRetriever(searcher=Searcher.open(index_dir, embedder=embedder), k=k, filters=filters,
                          as_of=_as_datetime(as_of, "as_of"))

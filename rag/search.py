@@ -21,11 +21,16 @@ Left out: answer generation (answer.py) and LangChain's interface (retriever.py)
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import threading
+import time
+import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,7 +38,10 @@ from .dates import DateRange, find_time_expression
 from .embeddings import Embedder, load_embedder
 from .lexical import LexicalIndex, load_stems, save_stems, stems_known
 from .errors import IndexMismatch
-from .store import Generation, IndexDir, Manifest, read_articles
+from .store import Generation, IndexDir, Manifest
+
+if TYPE_CHECKING:
+    from .server_store import ServerIndex
 
 CHUNK_TABLE = "chunks.json"
 VECTORS = "vectors.npy"
@@ -155,33 +163,83 @@ def intersect(filters: Filters, period: DateRange) -> Filters:
 
 
 class Searcher:
-    """An opened index generation and everything needed to search it."""
+    """An opened index generation and everything needed to search it.
 
-    def __init__(self, path: Path, manifest: Manifest, embedder: Embedder, alpha: float = DEFAULT_ALPHA) -> None:
-        self.path = path
-        self.manifest = manifest
+    On a Chroma server (server_store.py) the searcher follows the live generation: every
+    `FOLLOW_S` seconds a search first re-reads the pointer and, after a switch, loads the
+    new generation's search tables (built into this machine's cache on first use)."""
+
+    FOLLOW_S = 2.0
+
+    def __init__(self, path: Any, manifest: Manifest, embedder: Embedder, alpha: float = DEFAULT_ALPHA,
+                 index: IndexDir | ServerIndex | None = None) -> None:
         self.embedder = embedder
         self.alpha = alpha
-        self.generation = Generation(path)
-        self.lexical = LexicalIndex.load(path / LEXICAL_DIR)
-        self.table = ChunkTable.load(path)
-        self.articles = read_articles(path)
+        self.index = index if index is not None else IndexDir(Path(path).parent)
+        self._lock = threading.RLock()
+        self._load(path, manifest)
+
+    def _load(self, live: Any, manifest: Manifest) -> None:
+        tables = self.index.tables_dir(live)
+        if not search_tables_current(tables):
+            if self.index.tables_in_generation:
+                raise IndexMismatch(f"the search tables of {self.index.location}/ were built by an older rag: "
+                                    "run `rag index` (no re-embedding needed)")
+            _build_cached_tables(self.index, live, tables)
+        generation = self.index.open_generation(live)
+        self.path, self.live, self.manifest, self.generation = tables, live, manifest, generation
+        self.lexical = LexicalIndex.load(tables / LEXICAL_DIR)
+        self.table = ChunkTable.load(tables)
+        self.articles = self.index.read_articles(live)
+        self._followed_at = time.monotonic()
 
     @classmethod
-    def open(cls, index_dir: Path, embedder: Embedder | None = None, alpha: float = DEFAULT_ALPHA) -> Searcher:
-        live = IndexDir(index_dir).require_live()
-        manifest = Manifest.read(live)
-        if not search_tables_current(live):
-            raise IndexMismatch(f"the search tables of {index_dir}/ were built by an older rag: run `rag index` "
-                                "(no re-embedding needed)")
+    def open(cls, index: Path | str | IndexDir | ServerIndex, embedder: Embedder | None = None,
+             alpha: float = DEFAULT_ALPHA) -> Searcher:
+        """Open the live generation of `index`: a folder (path) or `store.open_index(settings)`."""
+        index = IndexDir(Path(index)) if isinstance(index, (str, Path)) else index
+        live = index.require_live()
+        manifest = index.read_manifest(live)
         if embedder is None:
             embedder = load_embedder(manifest.embedder["id"])
-        return cls(live, manifest, embedder, alpha)
+        return cls(live, manifest, embedder, alpha, index=index)
 
     def close(self) -> None:
         self.generation.close()
 
-    def search(
+    def _follow_live(self, force: bool = False) -> bool:
+        """On a server index, switch to the live generation if it changed; True if switched."""
+        if self.index.tables_in_generation or (not force and time.monotonic() - self._followed_at < self.FOLLOW_S):
+            return False
+        live = self.index.require_live()
+        self._followed_at = time.monotonic()
+        if live == self.live:
+            return False
+        manifest = self.index.read_manifest(live)
+        if manifest.embedder["id"] != self.manifest.embedder["id"]:
+            raise IndexMismatch(f"the index at {self.index.location} was rebuilt with embedder {manifest.embedder['id']} "
+                                f"(this process embeds queries with {self.manifest.embedder['id']}): restart it")
+        old = self.generation
+        self._load(live, manifest)
+        old.close()
+        return True
+
+    def search(self, query: str, k: int = 5, filters: Filters | None = None, as_of: datetime | None = None,
+               *, alpha: float | None = None, dates_in_query: bool = True) -> list[Hit]:
+        """The best `k` hits for `query`; see the module docstring for the steps."""
+        with self._lock:  # one generation for the whole search, even if another thread follows a switch
+            self._follow_live()
+            try:
+                return self._search_dated(query, k, filters, as_of, alpha=alpha, dates_in_query=dates_in_query)
+            except Exception as err:
+                from chromadb.errors import NotFoundError
+
+                # the generation was dropped by two switches within FOLLOW_S: catch up and retry once
+                if not isinstance(err, NotFoundError) or not self._follow_live(force=True):
+                    raise
+                return self._search_dated(query, k, filters, as_of, alpha=alpha, dates_in_query=dates_in_query)
+
+    def _search_dated(
         self,
         query: str,
         k: int = 5,
@@ -191,7 +249,6 @@ class Searcher:
         alpha: float | None = None,
         dates_in_query: bool = True,
     ) -> list[Hit]:
-        """The best `k` hits for `query`; see the module docstring for the steps."""
         filters = filters or Filters()
         period = find_time_expression(query, as_of or datetime.now(timezone.utc).astimezone()) if dates_in_query else None
         if period is not None and _YEAR.search(period.phrase):
@@ -323,21 +380,36 @@ def search_tables_current(path: Path) -> bool:
 
 def write_search_tables(generation: Generation, path: Path) -> None:
     """Build a generation's lexical index (per article), chunk table and vector matrix
-    from what Chroma holds, so that they always describe exactly the stored chunks."""
+    from what Chroma holds, so that they always describe exactly the stored chunks.
+
+    Vectors go page by page to a file, never all in memory at once; the chunk texts are
+    held once, since the lexical index is built from whole articles."""
     ids: list[str] = []
     texts: list[str] = []
     metas: list[dict] = []
-    vectors: list[np.ndarray] = []
     page = 5000
-    for offset in range(0, generation.count(), page):
+    arrived = path / f"{VECTORS}.unordered"
+    unordered: np.ndarray | None = None
+    total = generation.count()
+    for offset in range(0, total, page):
         got = generation.collection.get(include=["documents", "metadatas", "embeddings"], limit=page, offset=offset)
+        rows = np.asarray(got["embeddings"], dtype=np.float32)
+        if unordered is None:
+            unordered = np.lib.format.open_memmap(arrived, mode="w+", dtype=np.float32, shape=(total, rows.shape[1]))
+        unordered[len(ids):len(ids) + len(rows)] = rows
         ids.extend(got["ids"])
         texts.extend(got["documents"])
-        metas.extend(got["metadatas"])
-        vectors.append(np.asarray(got["embeddings"], dtype=np.float32))
+        metas.extend({k: m.get(k) for k in _TABLE_FIELDS} for m in got["metadatas"])
     order = sorted(range(len(ids)), key=lambda i: (metas[i]["article_id"], metas[i]["chunk_index"]))
-    matrix = np.concatenate(vectors)[order] if vectors else np.zeros((0, 1), dtype=np.float32)
-    np.save(path / VECTORS, matrix)
+    if unordered is None:
+        np.save(path / VECTORS, np.zeros((0, 1), dtype=np.float32))
+    else:
+        matrix = np.lib.format.open_memmap(path / VECTORS, mode="w+", dtype=np.float32, shape=unordered.shape)
+        for start in range(0, len(order), page):
+            matrix[start:start + page] = unordered[np.asarray(order[start:start + page])]
+        matrix.flush()
+        del matrix, unordered
+        arrived.unlink()
     table = {
         "ids": [ids[i] for i in order],
         "article_ids": [metas[i]["article_id"] for i in order],
@@ -351,7 +423,7 @@ def write_search_tables(generation: Generation, path: Path) -> None:
     for i in order:
         article_id = metas[i]["article_id"]
         bodies.setdefault(article_id, []).append((metas[i]["start"], texts[i]))
-        titles[article_id] = metas[i].get("title", "")
+        titles[article_id] = metas[i].get("title") or ""
     article_ids = sorted(bodies)
     # Stemming is the slow part of building; the cache of stems is kept beside the generations.
     stems = path.parent / STEM_CACHE
@@ -360,6 +432,30 @@ def write_search_tables(generation: Generation, path: Path) -> None:
     (path / SEARCH_META).write_text(json.dumps({"version": SEARCH_TABLES_VERSION, "chunks": len(ids)}))
     if stems_known() > known:
         save_stems(stems)
+
+
+def _build_cached_tables(index: ServerIndex | IndexDir, live: Any, tables: Path) -> None:
+    """Build the search tables of a server generation into this machine's cache. Several
+    processes may race here: each builds its own copy and the first rename wins."""
+    tables.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tables.with_name(f"{tables.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
+    tmp.mkdir()
+    generation = index.open_generation(live)
+    try:
+        write_search_tables(generation, tmp)
+        try:
+            os.rename(tmp, tables)
+        except OSError:  # another process finished first
+            shutil.rmtree(tmp, ignore_errors=True)
+    finally:
+        generation.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+    forget = getattr(index, "forget_cached", None)
+    if forget is not None:
+        forget(keep=(live, index.previous()))
+
+
+_TABLE_FIELDS = ("article_id", "chunk_index", "start", "title", "published_ts", "source_key", "author_key")
 
 
 def _join_chunks(pieces: list[tuple[int, str]]) -> str:

@@ -7,7 +7,9 @@ Only the CLI and the app call `Settings.from_env()`; everything below them recei
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,14 @@ class Settings:
     """RAG_MAX_FILE_MB: larger input files are skipped."""
     embed_batch_size: int = 64
     """RAG_EMBED_BATCH_SIZE: texts per embedding call."""
+    chroma_url: str | None = None
+    """RAG_CHROMA_URL: a Chroma server (`http://host:port`) to keep the index in instead of RAG_INDEX_DIR; RAG_INDEX_DIR then only caches search tables."""
+    chroma_token: str | None = None
+    """RAG_CHROMA_TOKEN: sent as `Authorization: Bearer TOKEN` to the Chroma server (or a proxy in front of it)."""
+    chroma_headers: tuple[tuple[str, str], ...] = ()
+    """RAG_CHROMA_HEADERS: more HTTP headers for the Chroma server, as a JSON object (`{"X-Chroma-Token": "..."}`)."""
+    collection: str = "rag"
+    """RAG_COLLECTION: name (prefix) of the index's collections on the Chroma server."""
     llm: str = "none"
     """RAG_LLM: `none` (extractive answers, offline), `ollama:MODEL`, `openai:MODEL` or `hf:MODEL`."""
     openai_base_url: str | None = None
@@ -74,7 +84,9 @@ class Settings:
         for name, var in (("embedding_model", "RAG_EMBEDDING_MODEL"), ("embedding_fallback", "RAG_EMBEDDING_FALLBACK"),
                           ("llm", "RAG_LLM"), ("openai_base_url", "RAG_OPENAI_BASE_URL"),
                           ("openai_api_key", "RAG_OPENAI_API_KEY"), ("ollama_url", "RAG_OLLAMA_URL"),
-                          ("server_name", "RAG_SERVER_NAME"), ("auth", "RAG_AUTH")):
+                          ("server_name", "RAG_SERVER_NAME"), ("auth", "RAG_AUTH"),
+                          ("chroma_url", "RAG_CHROMA_URL"), ("chroma_token", "RAG_CHROMA_TOKEN"),
+                          ("collection", "RAG_COLLECTION")):
             if env.get(var):
                 values[name] = env[var]
         for name, var, kind in (
@@ -94,6 +106,8 @@ class Settings:
                     raise ConfigError(f"{var}={env[var]!r} is not a number") from None
         if env.get("RAG_ALLOW_PUBLIC"):
             values["allow_public"] = env["RAG_ALLOW_PUBLIC"].strip().lower() in ("1", "true", "yes")
+        if env.get("RAG_CHROMA_HEADERS"):
+            values["chroma_headers"] = _parse_headers(env["RAG_CHROMA_HEADERS"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
         settings.validate()
@@ -112,6 +126,25 @@ class Settings:
             raise ConfigError("RAG_QUEUE_SIZE and RAG_CONCURRENCY must be at least 1")
         if self.auth is not None and (":" not in self.auth or not self.auth.split(":", 1)[1]):
             raise ConfigError("RAG_AUTH must be `user:password`")
+        if self.chroma_url is not None:
+            from urllib.parse import urlsplit
+
+            url = urlsplit(self.chroma_url)
+            if url.scheme not in ("http", "https") or not url.hostname:
+                raise ConfigError(f"RAG_CHROMA_URL={self.chroma_url!r} is not a server address like http://localhost:8000")
+        if not re.fullmatch(r"[a-zA-Z0-9](?:[a-zA-Z0-9_-]{0,48}[a-zA-Z0-9])?", self.collection) or "--" in self.collection:
+            raise ConfigError(f"RAG_COLLECTION={self.collection!r}: use 1-50 letters, digits, '-' or '_' "
+                              "(no '--', no '-' or '_' at either end)")
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _parse_headers(text: str) -> tuple[tuple[str, str], ...]:
+    try:
+        headers = json.loads(text)
+    except json.JSONDecodeError:
+        headers = None
+    if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in headers.items()):
+        raise ConfigError('RAG_CHROMA_HEADERS must be a JSON object of strings, e.g. {"X-Chroma-Token": "secret"}')
+    return tuple(sorted(headers.items()))

@@ -14,24 +14,33 @@ any moment leaves the old generation live and whole. `articles.json` (article id
 content hash, chunk count, ...) is part of the generation, so the bookkeeping of what is
 indexed is published in the same step as the vectors and cannot drift from them.
 
+`open_index(settings)` chooses between this folder and a Chroma server (server_store.py,
+when RAG_CHROMA_URL is set), which keeps the same generations as collections.
+
 Left out here: how articles become chunks and vectors (indexer.py), and ranking (search.py).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import IndexMismatch, IndexNotFound
+from .errors import IndexLocked, IndexMismatch, IndexNotFound
+
+if TYPE_CHECKING:
+    from .server_store import ServerIndex
+    from .settings import Settings
 
 SCHEMA_VERSION = 2
 COLLECTION = "chunks"
@@ -56,10 +65,13 @@ class Manifest:
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
-        data = json.loads((path / MANIFEST).read_text())
+        return cls.from_json(json.loads((path / MANIFEST).read_text()), f"{path.parent}")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], where: str) -> Manifest:
         if data.get("schema_version") != SCHEMA_VERSION:
             raise IndexMismatch(
-                f"index in {path.parent} has schema version {data.get('schema_version')}, this rag writes "
+                f"index in {where} has schema version {data.get('schema_version')}, this rag writes "
                 f"{SCHEMA_VERSION}: run `rag index --rebuild`"
             )
         return cls(**data)
@@ -72,16 +84,28 @@ def _chroma_settings():
 
 
 class Generation:
-    """One generation of the index, opened through Chroma's embedded client."""
+    """One generation of the index: a Chroma collection, opened through Chroma's embedded
+    client (a folder) or, via `of_collection`, a collection on a Chroma server."""
 
     def __init__(self, path: Path) -> None:
         import chromadb
 
-        self.path = path
+        self.path: Path | None = path
         self._client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+        self._owns_client = True
         self.collection = self._client.get_or_create_collection(
             COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
+
+    @classmethod
+    def of_collection(cls, client: Any, collection: Any) -> Generation:
+        """A generation held by a client that someone else owns (and closes)."""
+        generation = cls.__new__(cls)
+        generation.path = None
+        generation._client = client
+        generation._owns_client = False
+        generation.collection = collection
+        return generation
 
     @property
     def max_batch_size(self) -> int:
@@ -109,18 +133,50 @@ class Generation:
         return int(self.collection.count())
 
     def close(self) -> None:
-        self._client.close()
+        if self._owns_client:
+            self._client.close()
 
 
 class IndexDir:
-    """The index directory: which generation is live, and making new ones."""
+    """The index directory: which generation is live, and making new ones.
+
+    The indexer and the searcher talk to it (and to `server_store.ServerIndex`, the same
+    interface over a Chroma server) through the methods below `require_live`; a generation
+    is named by its folder's path here, by its collection's name there."""
+
+    tables_in_generation = True
+    """The search tables are written into each generation (a server index caches them per reader)."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
 
     @property
+    def location(self) -> str:
+        return str(self.path)
+
+    @property
     def lock_path(self) -> Path:
         return self.path / ".lock"
+
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Hold the index's writer lock, or fail at once if another writer holds it.
+
+        flock is released by the kernel when the process dies, so a killed writer never
+        leaves a stale lock behind."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+                raise IndexLocked(f"another `rag index` (pid {holder}) is writing {self.path}/; wait for it to finish") from None
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            yield
+        finally:
+            os.close(fd)
 
     def live(self) -> Path | None:
         try:
@@ -135,6 +191,26 @@ class IndexDir:
         if live is None:
             raise IndexNotFound(f"no index in {self.path}/: build it with `rag index` (articles from seeds/)")
         return live
+
+    def read_manifest(self, generation: Path) -> Manifest:
+        return Manifest.read(generation)
+
+    def read_articles(self, generation: Path) -> dict[str, dict[str, Any]]:
+        return read_articles(generation)
+
+    def write_metadata(self, generation: Path, manifest: Manifest, articles: dict[str, dict[str, Any]]) -> None:
+        write_metadata(generation, manifest, articles)
+
+    def open_generation(self, generation: Path) -> Generation:
+        return Generation(generation)
+
+    def tables_dir(self, generation: Path) -> Path:
+        """Where the search tables of `generation` are (see search.py)."""
+        return generation
+
+    def discard(self, generation: Path) -> None:
+        """Remove an unpublished generation."""
+        shutil.rmtree(generation, ignore_errors=True)
 
     def new_generation(self, copy_of: Path | None) -> Path:
         """A fresh `.tmp` generation folder, a copy of `copy_of` when given."""
@@ -177,6 +253,16 @@ class IndexDir:
                 shutil.rmtree(child, ignore_errors=True)
         for child in self.path.glob(f".{CURRENT}.*"):
             child.unlink(missing_ok=True)
+
+
+def open_index(settings: Settings) -> IndexDir | ServerIndex:
+    """The configured index: a Chroma server when `settings.chroma_url` is set, else the folder."""
+    if settings.chroma_url:
+        from .server_store import ServerIndex
+
+        return ServerIndex(settings.chroma_url, collection=settings.collection, token=settings.chroma_token,
+                           headers=dict(settings.chroma_headers), cache_dir=settings.index_dir)
+    return IndexDir(settings.index_dir)
 
 
 def write_metadata(path: Path, manifest: Manifest, articles: dict[str, dict[str, Any]]) -> None:

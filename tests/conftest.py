@@ -3,6 +3,13 @@
 from __future__ import annotations
 
 import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,3 +47,61 @@ def articles_dir(tmp_path: Path) -> Path:
 def settings(tmp_path: Path, articles_dir: Path) -> Settings:
     return Settings(index_dir=tmp_path / "index", sources=(articles_dir,), embedding_model="hash:128",
                     embedding_fallback="none", chunk_tokens=64, chunk_overlap_tokens=12)
+
+
+# -- the store in both modes: embedded Chroma and a real `chroma run` ---------------------
+
+STORE_MODES = ["embedded", "server"]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Chroma server (`chroma run`) on a free port, for the whole session."""
+    binary = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+    if not Path(binary).is_file():
+        pytest.skip("the `chroma` command (from the chromadb package) is not installed")
+    root = tmp_path_factory.mktemp("chroma-server")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(root / "server.log", "wb")
+    server = subprocess.Popen([binary, "run", "--path", str(root / "data"), "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"`chroma run` did not start: {(root / 'server.log').read_text()[-2000:]}")
+                time.sleep(0.2)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
+
+
+def in_mode(settings: Settings, mode: str, request: pytest.FixtureRequest) -> Settings:
+    """`settings` for an embedded index, or for a fresh collection on the test Chroma server
+    (RAG_INDEX_DIR then holds only the reader's cache)."""
+    if mode == "embedded":
+        return settings
+    return settings.replace(chroma_url=request.getfixturevalue("chroma_url"), collection=f"t{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture(params=STORE_MODES)
+def store_settings(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """`settings`, once for the embedded store and once for the Chroma server."""
+    return in_mode(settings, request.param, request)

@@ -10,8 +10,10 @@ from langchain_core.runnables import RunnableLambda
 from rag import get_retriever
 from rag.embeddings.hashing import HashingEmbedder
 from rag.indexer import build_index
+from rag.server_store import ServerIndex
 from rag.settings import Settings
-from tests.conftest import SEED
+from rag.store import open_index
+from tests.conftest import SEED, STORE_MODES, in_mode
 
 FLOOD = "Banjir setinggi {h} meter merendam ratusan rumah warga di {place}. Warga mengungsi ke masjid terdekat. " \
         "Petugas BPBD membagikan makanan dan selimut kepada pengungsi banjir."
@@ -24,8 +26,9 @@ def _record(id_: str, source: str, date: str, text: str, author: str | None = No
             "url": f"https://example.com/{id_}", "author": author, "text": text}
 
 
-@pytest.fixture(scope="module")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=STORE_MODES)
+def index_dir(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path | ServerIndex:
+    """The test index, built in the embedded store and on a Chroma server."""
     root = tmp_path_factory.mktemp("retriever")
     articles = root / "articles"
     articles.mkdir()
@@ -45,10 +48,10 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 "Rescue teams handed out food and blankets to flood evacuees.", author="John Smith"),
     ]
     (articles / "more.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
-    settings = Settings(index_dir=root / "index", sources=(articles,), embedding_model="hash:128",
-                        chunk_tokens=48, chunk_overlap_tokens=8)
+    settings = in_mode(Settings(index_dir=root / "index", sources=(articles,), embedding_model="hash:128",
+                                chunk_tokens=48, chunk_overlap_tokens=8), request.param, request)
     build_index(settings, embedder=HashingEmbedder(128), progress=False)
-    return root / "index"
+    return root / "index" if request.param == "embedded" else open_index(settings)
 
 
 def ids(docs) -> list[str]:
