@@ -54,7 +54,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "status": "{articles} artikel, {chunks} potongan · embedder {embedder} · jawaban: {llm} · diindeks {built}",
         "fallback": "⚠️ Model embedding {requested} tidak tersedia secara offline; indeks memakai cadangan {embedder}, "
                     "sehingga pencarian makna lebih lemah.",
-        "no_index": "Belum ada indeks di `{index_dir}/`. Bangun dengan `rag index` (artikel dari `seeds/`), "
+        "no_index": "Belum ada indeks di {where}. Bangun dengan `rag index` (artikel dari `seeds/`), "
                     "lalu ajukan pertanyaan lagi.",
         "empty": "Pertanyaannya kosong. Tulis pertanyaan tentang berita.",
         "too_long": "Pertanyaannya {length} karakter; batasnya {limit}. Persingkat pertanyaan Anda.",
@@ -84,7 +84,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "status": "{articles} articles, {chunks} chunks · embedder {embedder} · answers: {llm} · indexed {built}",
         "fallback": "⚠️ The embedding model {requested} is not available offline; the index uses the fallback "
                     "{embedder}, so meaning-based search is weaker.",
-        "no_index": "There is no index in `{index_dir}/` yet. Build it with `rag index` (articles from `seeds/`), "
+        "no_index": "There is no index in {where} yet. Build it with `rag index` (articles from `seeds/`), "
                     "then ask again.",
         "empty": "The question is empty. Ask something about the news.",
         "too_long": "The question is {length} characters long; the limit is {limit}. Please shorten it.",
@@ -247,8 +247,13 @@ class ChatService:
     def status_markdown(self, language: str) -> str:
         status = self.status()
         if status is None:
-            return text(language, "no_index", index_dir=self.settings.index_dir)
+            return text(language, "no_index", where=self._where())
         return status.markdown(language)
+
+    def _where(self) -> str:
+        if self.settings.chroma_url:
+            return f"`{self.settings.collection}` @ {self.settings.chroma_url}"
+        return f"`{self.settings.index_dir}/`"
 
     def outlets(self) -> list[str]:
         try:
@@ -296,7 +301,7 @@ class ChatService:
         from .errors import IndexNotFound
 
         if isinstance(err, IndexNotFound):
-            return text(language, "no_index", index_dir=self.settings.index_dir)
+            return text(language, "no_index", where=self._where())
         return text(language, "error", error=str(err))
 
     def passages(self, assistant: Assistant, citations: Sequence[Citation]) -> dict[int, Passage]:
