@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,25 @@ def test_a_rebuilt_index_is_noticed_without_restart(tmp_path: Path) -> None:
     assert service.assistant().searcher.path != first_path
     _, last = _final(service, "Berapa wisatawan yang mengunjungi pasar apung Kuin?")
     assert any(c.article_id == "tambahan" for c in last.answer.citations)
+
+
+def test_on_a_chroma_server_the_ui_answers_and_follows_a_rebuild(tmp_path: Path, chroma_url: str) -> None:
+    import uuid
+
+    settings = index_ui_corpus(tmp_path, chroma_url=chroma_url, collection=f"ui{uuid.uuid4().hex[:10]}")
+    service = ChatService(settings)
+    _, first = _final(service, "Apa yang dibahas Anies dengan Gubernur Tokyo?")
+    assert first.answer.citations and first.turn.passages[first.answer.citations[0].n].marks
+    before = service.status().articles
+    extra = settings.sources[0] / "tambahan.txt"
+    extra.write_text((settings.sources[0] / "pasar-apung.txt").read_text().replace("Lok Baintan", "Kuin"))
+    build_index(settings, progress=False)
+    time.sleep(service.assistant().searcher.FOLLOW_S + 0.2)  # how often a searcher re-reads the server's pointer
+    _, last = _final(service, "Berapa wisatawan yang mengunjungi pasar apung Kuin?")
+    assert any(c.article_id == "tambahan" for c in last.answer.citations)
+    assert service.status().articles == before + 1
+    empty = ChatService(settings.replace(collection=f"none{uuid.uuid4().hex[:8]}"))
+    assert chroma_url in list(empty.ask("Siapa Gubernur Tokyo?"))[0].error
 
 
 @pytest.mark.parametrize("question", HOSTILE_QUESTIONS)
