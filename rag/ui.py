@@ -208,24 +208,21 @@ class ChatService:
 
     # ------------------------------------------------------------ the index
 
-    def _live(self) -> Path | None:
-        from .store import IndexDir
-
-        return IndexDir(self.settings.index_dir).live()
-
     def assistant(self) -> Assistant:
-        """The assistant on the live generation; raises IndexNotFound when there is none."""
-        live = self._live()
+        """The assistant on the live generation; raises IndexNotFound when there is none.
+
+        A searcher on a Chroma server follows the live generation itself; on a folder
+        index, a new generation published by `rag index` is opened here."""
         current = self._assistant
-        if current is not None and live is not None and current.searcher.path == live:
+        if current is not None and (not current.searcher.index.tables_in_generation
+                                    or current.searcher.index.live() == current.searcher.live):
             return current
         with self._lock:
-            current = self._assistant
-            if current is None or current.searcher.path != self._live():
+            if self._assistant is current:
                 fresh = self._open(self.settings)
                 # The one before is closed only at the next switch: a request may still use it.
                 if self._retired is not None:
-                    self._retired.searcher.generation.close()
+                    self._retired.searcher.close()
                 self._retired, self._assistant = current, fresh
             assert self._assistant is not None
             return self._assistant
