@@ -32,7 +32,7 @@ bench: install
 	$(BIN)/python -m bench.load
 
 # Ingest, disk, memory and query latency up to 250k chunks, embedded and on a Chroma server
-# (replicates the IndoSum evaluation index: run `make eval` once first; ~30 min on 2 cores).
+# (replicates the IndoSum evaluation index: run `make eval` once first; ~50 min on 2 cores).
 bench-scale: install
 	$(BIN)/python -m bench.scale
 

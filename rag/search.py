@@ -166,8 +166,9 @@ class Searcher:
     """An opened index generation and everything needed to search it.
 
     On a Chroma server (server_store.py) the searcher follows the live generation: every
-    `FOLLOW_S` seconds a search first re-reads the pointer and, after a switch, loads the
-    new generation's search tables (built into this machine's cache on first use)."""
+    `FOLLOW_S` seconds a search first re-reads the pointer; after a switch, a background
+    thread builds the new generation's search tables into this machine's cache while
+    searches still use the previous generation, and the first search after that switches."""
 
     FOLLOW_S = 2.0
 
@@ -177,6 +178,7 @@ class Searcher:
         self.alpha = alpha
         self.index = index if index is not None else IndexDir(Path(path).parent)
         self._lock = threading.RLock()
+        self._preparing: threading.Thread | None = None
         self._load(path, manifest)
 
     def _load(self, live: Any, manifest: Manifest) -> None:
@@ -214,6 +216,15 @@ class Searcher:
         live = self.index.require_live()
         self._followed_at = time.monotonic()
         if live == self.live:
+            return False
+        tables = self.index.tables_dir(live)
+        if not force and not search_tables_current(tables):
+            # Building the tables takes minutes at 100k+ chunks: do it beside, and keep
+            # answering from the previous generation (kept on the server until the next switch).
+            if self._preparing is None or not self._preparing.is_alive():
+                self._preparing = threading.Thread(target=_build_cached_tables, args=(self.index, live, tables),
+                                                   name="rag-tables", daemon=True)
+                self._preparing.start()
             return False
         manifest = self.index.read_manifest(live)
         if manifest.embedder["id"] != self.manifest.embedder["id"]:

@@ -77,6 +77,9 @@ class ServerIndex:
         if token:
             all_headers["Authorization"] = f"Bearer {token}"
         ssl = parts.scheme == "https"
+        # Chroma's type hints are narrower than what it accepts (lists of floats, dicts)
+        self._client: Any
+        self._meta: Any
         try:
             self._client = chromadb.HttpClient(host=parts.hostname or "localhost", port=parts.port or (443 if ssl else 8000),
                                                ssl=ssl, headers=all_headers or None, settings=_chroma_settings())
