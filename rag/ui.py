@@ -245,7 +245,8 @@ class ChatService:
         status = self.status()
         if status is None:
             return text(language, "no_index", where=self._where())
-        return status.markdown(language)
+        line = status.markdown(language)
+        return f"{line} · Chroma {self._where()}" if self.settings.chroma_url else line
 
     def _where(self) -> str:
         if self.settings.chroma_url:
