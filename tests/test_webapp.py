@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from rag.articles import read_sources
+from rag.indexer import build_index
 from rag.settings import Settings
 from rag.ui import ChatService
 from tests.conftest import REPO, SEED
@@ -165,3 +166,48 @@ def test_app_refuses_to_listen_publicly_without_login(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "rag", "serve"], env=env, capture_output=True, text=True,
                             timeout=120)
     assert result.returncode == 2 and "RAG_AUTH" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_two_apps_and_an_indexer_share_one_chroma_server(tmp_path: Path, chroma_url: str) -> None:
+    """Two `rag serve` processes answer from one Chroma server while `rag index` publishes
+    a new generation: no errors, the same answers, and both pick up the new article."""
+    import uuid
+
+    settings = index_ui_corpus(tmp_path / "indexer", chroma_url=chroma_url, collection=f"apps{uuid.uuid4().hex[:8]}")
+    apps, ports = [], []
+    try:
+        for name in ("a", "b"):
+            port = free_port()
+            env = {**os.environ, "RAG_CHROMA_URL": chroma_url, "RAG_COLLECTION": settings.collection,
+                   "RAG_INDEX_DIR": str(tmp_path / f"app-{name}"), "RAG_SERVER_PORT": str(port)}
+            apps.append(subprocess.Popen([sys.executable, "-m", "rag", "serve"], env=env, stdout=subprocess.PIPE,
+                                         stderr=subprocess.STDOUT, text=True))
+            ports.append(port)
+        for port in ports:
+            wait_for_port(port)
+        clients = [gradio_client.Client(f"http://127.0.0.1:{port}/", verbose=False) for port in ports]
+        first = [c.predict(QUESTION, "", "", "", api_name="/ask") for c in clients]
+        assert first[0]["citations"] and first[0]["answer"] == first[1]["answer"]
+
+        extra = settings.sources[0] / "tambahan.txt"
+        extra.write_text((settings.sources[0] / "pasar-apung.txt").read_text().replace("Lok Baintan", "Kuin"))
+        build_index(settings, progress=False)
+        question = "Berapa wisatawan yang mengunjungi pasar apung Kuin?"
+        deadline = time.monotonic() + 120
+        seen: list[set[str]] = [set(), set()]
+        while time.monotonic() < deadline and not all("tambahan" in s for s in seen):
+            for i, client in enumerate(clients):  # each keeps answering while it switches
+                data = client.predict(question, "", "", "", api_name="/ask")
+                assert "error" not in data, data
+                seen[i] |= {c["article_id"] for c in data["citations"]}
+            time.sleep(0.5)
+        assert all("tambahan" in s for s in seen), seen
+        after = [c.predict(question, "", "", "", api_name="/ask") for c in clients]
+        assert after[0]["answer"] == after[1]["answer"]
+    finally:
+        for app in apps:
+            app.terminate()
+        outputs = [app.communicate(timeout=30)[0] for app in apps]
+    for output in outputs:
+        assert "Traceback" not in output, output
