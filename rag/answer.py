@@ -383,6 +383,8 @@ class Assistant:
         from .llm import is_unreachable
         from .prompts import REFUSAL_SENTINEL, answer_messages
 
+        assert self.llm is not None  # only called with a model (internal invariant, not input)
+
         sources = [(hit, *self.searcher.context(hit.article_id, hit.chunk_index, radius=1)) for hit in hits]
         messages = answer_messages(question, [(hit, text) for hit, _, _, text in sources], language)
         produced: list[str] = []

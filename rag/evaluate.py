@@ -20,7 +20,7 @@ import json
 import math
 import statistics
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -197,7 +197,7 @@ def evaluate(
 UNANSWERABLE = Path(__file__).resolve().parents[1] / "evals" / "unanswerable-indosum.jsonl"
 
 
-def _answer_rows(assistant, questions: list[tuple[str, str, str | None]]) -> dict[str, float]:
+def _answer_rows(assistant, questions: Sequence[tuple[str, str, str | None]]) -> dict[str, float]:
     """questions: (question, gold answer or "", gold article id or None); "" marks unanswerable."""
     first_quote = precise = answered = refused_answerable = refused_unanswerable = 0
     answerable = sum(1 for _, gold, _ in questions if gold)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .articles import Article, ReadResult, Skipped, read_sources
 from .chunks import CHUNKER_VERSION, Chunk, chunk_article
@@ -25,10 +25,8 @@ from .errors import IndexMismatch, RagError
 from .settings import Settings
 from .duplicates import duplicate_groups
 from .search import search_tables_current, write_search_tables
-from .store import Generation, IndexDir, Manifest, open_index
+from .store import Generation, Index, IndexDir, Manifest, open_index
 
-if TYPE_CHECKING:
-    from .server_store import ServerIndex
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +59,7 @@ class IndexSummary:
         }
 
 
-def writer_lock(index: IndexDir | ServerIndex) -> AbstractContextManager[None]:
+def writer_lock(index: Index) -> AbstractContextManager[None]:
     """Hold the index's writer lock (a flock for a folder, a lease on a server), or raise
     IndexLocked at once if another writer holds it."""
     return index.writer_lock()
@@ -174,7 +172,7 @@ def build_index(
     return summary
 
 
-def _start_generation(index: IndexDir | ServerIndex, live: Any, expected_chunks: int) -> tuple[Any, Generation]:
+def _start_generation(index: Index, live: Any, expected_chunks: int) -> tuple[Any, Generation]:
     """A writable copy of the live generation (or an empty one), checked before use.
 
     Readers may rewrite Chroma's files with identical content when they close, so a

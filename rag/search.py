@@ -30,7 +30,7 @@ import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -38,10 +38,8 @@ from .dates import DateRange, find_time_expression
 from .embeddings import Embedder, load_embedder
 from .lexical import LexicalIndex, load_stems, save_stems, stems_known
 from .errors import IndexMismatch
-from .store import Generation, IndexDir, Manifest
+from .store import Generation, Index, IndexDir, Manifest
 
-if TYPE_CHECKING:
-    from .server_store import ServerIndex
 
 CHUNK_TABLE = "chunks.json"
 VECTORS = "vectors.npy"
@@ -173,7 +171,7 @@ class Searcher:
     FOLLOW_S = 2.0
 
     def __init__(self, path: Any, manifest: Manifest, embedder: Embedder, alpha: float = DEFAULT_ALPHA,
-                 index: IndexDir | ServerIndex | None = None) -> None:
+                 index: Index | None = None) -> None:
         self.embedder = embedder
         self.alpha = alpha
         self.index = index if index is not None else IndexDir(Path(path).parent)
@@ -196,7 +194,7 @@ class Searcher:
         self._followed_at = time.monotonic()
 
     @classmethod
-    def open(cls, index: Path | str | IndexDir | ServerIndex, embedder: Embedder | None = None,
+    def open(cls, index: Path | str | Index, embedder: Embedder | None = None,
              alpha: float = DEFAULT_ALPHA) -> Searcher:
         """Open the live generation of `index`: a folder (path) or `store.open_index(settings)`."""
         index = IndexDir(Path(index)) if isinstance(index, (str, Path)) else index
@@ -445,7 +443,7 @@ def write_search_tables(generation: Generation, path: Path) -> None:
         save_stems(stems)
 
 
-def _build_cached_tables(index: ServerIndex | IndexDir, live: Any, tables: Path) -> None:
+def _build_cached_tables(index: Index, live: Any, tables: Path) -> None:
     """Build the search tables of a server generation into this machine's cache. Several
     processes may race here: each builds its own copy and the first rename wins."""
     tables.parent.mkdir(parents=True, exist_ok=True)
@@ -461,9 +459,10 @@ def _build_cached_tables(index: ServerIndex | IndexDir, live: Any, tables: Path)
     finally:
         generation.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    forget = getattr(index, "forget_cached", None)
-    if forget is not None:
-        forget(keep=(live, index.previous()))
+    from .server_store import ServerIndex
+
+    if isinstance(index, ServerIndex):  # drop the cached tables of generations gone from the server
+        index.forget_cached(keep=(live, index.previous()))
 
 
 _TABLE_FIELDS = ("article_id", "chunk_index", "start", "title", "published_ts", "source_key", "author_key")

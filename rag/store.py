@@ -29,17 +29,16 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from .errors import IndexLocked, IndexMismatch, IndexNotFound
 
 if TYPE_CHECKING:
-    from .server_store import ServerIndex
     from .settings import Settings
 
 SCHEMA_VERSION = 2
@@ -91,9 +90,11 @@ class Generation:
         import chromadb
 
         self.path: Path | None = path
-        self._client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+        # Chroma's type hints are narrower than what it accepts and returns (numpy arrays,
+        # optional result fields that `include` makes present): its handles are Any here.
+        self._client: Any = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
         self._owns_client = True
-        self.collection = self._client.get_or_create_collection(
+        self.collection: Any = self._client.get_or_create_collection(
             COLLECTION, configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
         )
 
@@ -135,6 +136,30 @@ class Generation:
     def close(self) -> None:
         if self._owns_client:
             self._client.close()
+
+
+class Index(Protocol):
+    """What the indexer and the searcher need of an index: `IndexDir` (a folder) or
+    `server_store.ServerIndex` (a Chroma server). A generation handle is a folder path
+    for the one and a collection name for the other, so it is typed `Any` here."""
+
+    tables_in_generation: bool
+
+    @property
+    def location(self) -> str: ...
+    def writer_lock(self) -> AbstractContextManager[None]: ...
+    def live(self) -> Any: ...
+    def require_live(self) -> Any: ...
+    def read_manifest(self, generation: Any) -> Manifest: ...
+    def read_articles(self, generation: Any) -> dict[str, dict[str, Any]]: ...
+    def write_metadata(self, generation: Any, manifest: Manifest, articles: dict[str, dict[str, Any]]) -> None: ...
+    def open_generation(self, generation: Any) -> Generation: ...
+    def tables_dir(self, generation: Any) -> Path: ...
+    def discard(self, generation: Any) -> None: ...
+    def new_generation(self, copy_of: Any) -> Any: ...
+    def publish(self, tmp: Any) -> Any: ...
+    def remove_unfinished(self) -> None: ...
+    def collect_garbage(self, keep_previous: Any) -> None: ...
 
 
 class IndexDir:
@@ -255,7 +280,7 @@ class IndexDir:
             child.unlink(missing_ok=True)
 
 
-def open_index(settings: Settings) -> IndexDir | ServerIndex:
+def open_index(settings: Settings) -> Index:
     """The configured index: a Chroma server when `settings.chroma_url` is set, else the folder."""
     if settings.chroma_url:
         from .server_store import ServerIndex
