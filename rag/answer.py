@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -29,7 +29,7 @@ from .lexical import analyze, load_stems
 from .search import STEM_CACHE, Filters, Hit, Searcher
 from .settings import Settings
 
-# Fitted by `python -m evals.fit_answers` (which prints these lines) on 700 FacQA and 700
+# Fitted by `python -m evals.fit_answers` (which prints these lines) on 2,495 FacQA and 2,500
 # TyDi-id train questions. RANK_WEIGHTS order a question's sentences: listwise logistic
 # regression, which sentence holds the gold answer. ANSWER_WEIGHTS say whether the best
 # sentence answers at all: logistic regression, answerable (the question asked as it is)
@@ -37,19 +37,21 @@ from .settings import Settings
 # the sentences that hold the answer taken out). DEFAULT_MIN_SUPPORT, the lowest answer
 # probability answered, refuses 4% of FacQA valid questions. See README "Answers".
 RANK_WEIGHTS = {
-    "coverage": 0.548, "window_coverage": 2.152, "asked": 1.629, "window_asked": -0.886, "bigrams": 0.108,
-    "dense": 2.015, "dense_gap": 2.015, "retrieval": 3.55, "first_hit": 0.388, "number_near_asked": 0.824,
-    "number_near_unit": 0.98, "money": 1.013, "new_time": 2.613, "new_number": 1.707, "new_person": 1.228,
-    "new_place": 1.017, "words": 1.077,
+    "coverage": 0.65, "window_coverage": 1.751, "asked": 1.953, "window_asked": -0.878, "bigrams": 0.198,
+    "dense": 2.313, "dense_gap": 2.313, "retrieval": 4.879, "first_hit": 0.224, "number_near_asked": 1.232,
+    "number_near_unit": 0.7, "money": 0.932, "new_time": 2.767, "new_number": 2.274, "new_person": 2.33,
+    "new_place": 1.578, "new_name": 1.602, "words": 0.752, "capitals": 0.403, "capital_near": -0.015,
+    "novelty": 1.304,
 }
 ANSWER_WEIGHTS = {
-    "coverage": -0.455, "window_coverage": 3.428, "asked": -0.061, "window_asked": 0.275, "bigrams": 0.55,
-    "dense": 1.855, "dense_gap": 0.487, "retrieval": 2.347, "first_hit": 0.784, "number_near_asked": 0.541,
-    "number_near_unit": 0.015, "money": 0.213, "new_time": 1.366, "new_number": 1.24, "new_person": 0.686,
-    "new_place": 0.413, "words": 0.756,
+    "coverage": -0.408, "window_coverage": 3.385, "asked": 0.178, "window_asked": -0.07, "bigrams": 0.527,
+    "dense": 1.02, "dense_gap": 0.767, "retrieval": 4.16, "first_hit": 0.486, "number_near_asked": 0.608,
+    "number_near_unit": -0.01, "money": 0.292, "new_time": 1.452, "new_number": 1.285, "new_person": 1.869,
+    "new_place": 1.369, "new_name": 0.724, "words": 0.945, "capitals": 0.11, "capital_near": -0.021,
+    "novelty": -1.674,
 }
-ANSWER_BIAS = -6.836
-DEFAULT_MIN_SUPPORT = 0.194
+ANSWER_BIAS = -6.712
+DEFAULT_MIN_SUPPORT = 0.190
 # Questions asked in another language than the articles' (an English question about an
 # Indonesian article) are scored without the models above: their features are mostly word
 # matches, which across languages hold only for names, so the models (fitted on Indonesian
@@ -118,6 +120,7 @@ _KINDS = (  # first match wins: "tahun berapa" asks for a time, not a number
     ("person", re.compile(r"\b(siapa|siapakah|who|whom|whose)\b", re.I)),
     ("place", re.compile(r"\b(di ?mana|dimanakah|ke ?mana|where|(kota|negara|provinsi|pulau|daerah|wilayah|tempat) "
                          r"(apa|mana|manakah))\b", re.I)),
+    ("name", re.compile(r"\b(nama|named|name|called)\b", re.I)),
 )
 KINDS = tuple(kind for kind, _ in _KINDS)
 _COUNT_WORDS = frozenset(("berapa", "berapakah", "many", "much"))
@@ -167,7 +170,8 @@ def _coverage(question: Question, terms: set[str]) -> float:
 
 
 FEATURES = ("coverage", "window_coverage", "asked", "window_asked", "bigrams", "dense", "dense_gap", "retrieval",
-            "first_hit", "number_near_asked", "number_near_unit", "money", *(f"new_{kind}" for kind in KINDS), "words")
+            "first_hit", "number_near_asked", "number_near_unit", "money", *(f"new_{kind}" for kind in KINDS), "words",
+            "capitals", "capital_near", "novelty")
 
 
 def sentence_features(question: Question, sentence: str, window: str, retrieval: float, rank: int, dense: float,
@@ -189,11 +193,16 @@ def sentence_features(question: Question, sentence: str, window: str, retrieval:
     near_unit = any(_NUMBER.search(words[i]) and any(0 < j - i <= 2 for j in unit_at) for i in new)
     money = any(_MONEY.match(words[i]) for i in new)
     asks_money = bool(_MONEY_WORDS & question.weights.keys())
+    capitals = [i for i in new if i > 0 and words[i][0].isupper() and not _TIME.match(words[i])]
+    # A new name next to the question's words: "induk llama bernama Martini", "dijual ke PLN".
+    matched_at = [i for i, s in enumerate(stems) if question.weights.keys() & set(s)]
+    capital_near = any(abs(i - j) <= 3 for i in capitals for j in matched_at)
     found = {
         "number": any(_NUMBER.search(words[i]) for i in new),
         "time": any(_TIME.match(words[i]) for i in new),
-        "person": any(words[i][0].isupper() and i > 0 for i in new),
-        "place": any(words[i][0].isupper() and i > 0 for i in new),
+        "person": bool(capitals),
+        "place": bool(capitals),
+        "name": bool(capitals),
     }
     return [
         _coverage(question, terms),
@@ -212,6 +221,10 @@ def sentence_features(question: Question, sentence: str, window: str, retrieval:
         float(money) - 1.0 if asks_money else 0.0,
         *(float(question.kind == kind and found[kind]) - float(question.kind == kind) for kind in KINDS),
         min(len(words), 60) / 60,
+        min(len(capitals), 3) / 3,
+        float(capital_near),
+        # What the sentence says beyond the question: a restatement of it holds no answer.
+        len(terms - question.weights.keys()) / len(terms) if terms else 0.0,
     ]
 
 
@@ -292,6 +305,9 @@ class Evidence:
     Across languages: dense similarity plus a little coverage."""
     cross_lingual: bool = False
     """Scored as a question in another language than the top article's (see DEFAULT_MIN_CROSS_LINGUAL_SUPPORT)."""
+    has_kind: bool = True
+    """Holds a new word of the kind the question asks for (a time for "kapan", a name for "siapa"), or the
+    question asks for no kind."""
 
 
 def open_assistant(settings: Settings, k: int = 5) -> Assistant:
@@ -301,7 +317,8 @@ def open_assistant(settings: Settings, k: int = 5) -> Assistant:
 
     llm = load_chat_model(settings.llm, openai_base_url=settings.openai_base_url, openai_api_key=settings.openai_api_key,
                           ollama_base_url=settings.ollama_url, timeout_s=settings.llm_timeout_s)
-    return Assistant(Searcher.open(open_index(settings)), llm=llm, k=k)
+    min_support = DEFAULT_MIN_SUPPORT if settings.min_support is None else settings.min_support
+    return Assistant(Searcher.open(open_index(settings)), llm=llm, k=k, min_support=min_support)
 
 
 def question_language(question: str) -> str:
@@ -430,8 +447,9 @@ class Assistant:
         features = np.array([sentence_features(parsed[self._language(c.hit)], c.text, c.window, c.retrieval, c.rank,
                                                float(d), best_dense) for c, d in zip(found, dense)], dtype=np.float32)
         scores = features @ _vector(RANK_WEIGHTS)
-        scored = [Evidence(c.hit, c.start, c.end, c.text, float(s), answer_probability(x))
-                  for c, s, x in zip(found, scores, features)]
+        kinds = [FEATURES.index(f"new_{kind}") for kind in KINDS]
+        scored = [Evidence(c.hit, c.start, c.end, c.text, float(s), answer_probability(x),
+                           has_kind=bool(min(x[kinds]) >= 0)) for c, s, x in zip(found, scores, features)]
         scored.sort(key=lambda e: -e.score)
         return scored
 
@@ -496,15 +514,21 @@ class Assistant:
     def extractive(self, evidence: list[Evidence], language: str) -> Answer:
         chosen: list[Evidence] = []
         seen: set[str] = set()
+        if evidence and not evidence[0].has_kind:
+            evidence = [self._with_neighbour(evidence[0], evidence), *evidence[1:]]
         for item in evidence:
             key = " ".join(re.findall(r"\w+", item.text.lower()))
             # Further sentences only when nearly as likely as the best (odds within e) and answering;
             # across languages, when scored within 80% of the best.
-            if item.cross_lingual:
+            if not chosen:
+                weak = False  # the best sentence is the answer (whether to answer at all is `answerable`'s call)
+            elif item.cross_lingual:
                 weak = item.score < 0.8 * evidence[0].score
             else:
                 weak = item.score < evidence[0].score - 1.0 or item.support < self.min_support
-            if key in seen or weak:
+            inside = any(c.hit.article_id == item.hit.article_id and c.start <= item.start and item.end <= c.end
+                         for c in chosen)
+            if key in seen or weak or inside:
                 continue
             seen.add(key)
             chosen.append(item)
@@ -519,6 +543,26 @@ class Assistant:
             parts.append(f"{item.text} [{n}]")
         citations = [self._citation(n, quotes[article_id]) for article_id, n in numbers.items()]
         return Answer(" ".join(parts), citations=citations, language=language)
+
+    def _with_neighbour(self, best: Evidence, evidence: list[Evidence]) -> Evidence:
+        """The best sentence matches the question but lacks what it asks for ("Kapan ...?"
+        and no time in it): when the next (or previous) sentence of the article has it, as in
+        "... meraih emas. Dia ... Rabu (10/8).", both are quoted together, one span."""
+        same = {(e.start, e.end): e for e in evidence if e.hit.article_id == best.hit.article_id and e.has_kind}
+        if not same:
+            return best
+        start, _, context = self.searcher.context(best.hit.article_id, best.hit.chunk_index, radius=1)
+        spans = [(start + s, start + e) for s, e in sentence_spans(context)]
+        at = next((i for i, span in enumerate(spans) if span == (best.start, best.end)), None)
+        if at is None:
+            return best
+        for i in (at + 1, at - 1):
+            neighbour = same.get(spans[i]) if 0 <= i < len(spans) else None
+            if neighbour is not None:
+                first, last = min(best.start, neighbour.start), max(best.end, neighbour.end)
+                text = context[first - start:last - start]
+                return replace(best, start=first, end=last, text=text, has_kind=True)
+        return best
 
     def _citation(self, n: int, items: list[Evidence]) -> Citation:
         best, *others = items  # already in score order

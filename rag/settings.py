@@ -59,6 +59,8 @@ class Settings:
     """RAG_OLLAMA_URL: the Ollama server (default http://localhost:11434)."""
     llm_timeout_s: float = 60.0
     """RAG_LLM_TIMEOUT: seconds before an LLM call counts as failed (then the extractive answer is used)."""
+    min_support: float | None = None
+    """RAG_MIN_SUPPORT: how sure (0-1) the best sentence must be to answer, else the assistant refuses; default the calibrated 0.19."""
     server_name: str = "127.0.0.1"
     """RAG_SERVER_NAME: the address the chat UI listens on; other than loopback it needs RAG_AUTH."""
     server_port: int = 7860
@@ -95,6 +97,7 @@ class Settings:
             ("max_file_mb", "RAG_MAX_FILE_MB", float),
             ("embed_batch_size", "RAG_EMBED_BATCH_SIZE", int),
             ("llm_timeout_s", "RAG_LLM_TIMEOUT", float),
+            ("min_support", "RAG_MIN_SUPPORT", float),
             ("server_port", "RAG_SERVER_PORT", int),
             ("queue_size", "RAG_QUEUE_SIZE", int),
             ("concurrency", "RAG_CONCURRENCY", int),
@@ -122,6 +125,8 @@ class Settings:
             raise ConfigError("RAG_MAX_FILE_MB and RAG_EMBED_BATCH_SIZE must be positive")
         if not 0 < self.server_port < 65536:
             raise ConfigError(f"RAG_SERVER_PORT must be a port number, got {self.server_port}")
+        if self.min_support is not None and not 0 <= self.min_support <= 1:
+            raise ConfigError(f"RAG_MIN_SUPPORT must be between 0 and 1, got {self.min_support}")
         if self.queue_size < 1 or self.concurrency < 1:
             raise ConfigError("RAG_QUEUE_SIZE and RAG_CONCURRENCY must be at least 1")
         if self.auth is not None and (":" not in self.auth or not self.auth.split(":", 1)[1]):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -15,6 +16,7 @@ from rag.answer import (
     sentence_features,
 )
 from rag.articles import read_sources
+from rag.errors import ConfigError
 from rag.indexer import build_index
 from rag.search import Searcher
 from rag.settings import Settings
@@ -130,6 +132,57 @@ def test_first_quote_names_whom_the_question_asks_for(assistant) -> None:
     answer = helper.ask("Siapa Gubernur Tokyo yang ditemui Anies Baswedan?")
     assert not answer.refused and "Yuriko Koike" in answer.citations[0].quote
     _check_citations(answer, bodies)
+
+
+def test_a_best_sentence_without_what_is_asked_is_quoted_with_the_neighbour_that_has_it(assistant) -> None:
+    helper, bodies = assistant
+    question = "Siapa Gubernur Tokyo yang ditemui Anies Baswedan?"
+    evidence = helper.evidence(question, helper.searcher.search(question, k=5))
+    # "Ia tidak membeberkan ..." names nobody the question does not; the sentence after it does.
+    lacking = next(e for e in evidence if not e.has_kind and e.text.startswith("Ia tidak membeberkan"))
+    following = next(e for e in evidence if e.hit.article_id == lacking.hit.article_id and e.start > lacking.end
+                     and e.has_kind and bodies[e.hit.article_id].text[lacking.end:e.start].strip() == "")
+    answer = helper.extractive([lacking, *(e for e in evidence if e is not lacking)], "id")
+    first = answer.citations[0]
+    assert (first.start, first.end) == (lacking.start, following.end), "one span: the sentence and its neighbour"
+    assert lacking.text in first.quote and following.text in first.quote
+    _check_citations(answer, bodies)
+    assert answer.text.count(following.text) == 1, "the neighbour is not quoted a second time"
+
+
+def test_the_best_sentence_is_answered_even_when_its_support_is_low(assistant) -> None:
+    helper, bodies = assistant
+    question = "Siapa yang mendampingi Anies di Jepang?"
+    evidence = helper.evidence(question, helper.searcher.search(question, k=5))
+    answer = helper.extractive([replace(evidence[0], support=0.0), *evidence[1:]], "id")
+    assert answer.citations and answer.citations[0].quote == evidence[0].text
+    _check_citations(answer, bodies)
+
+
+def test_rag_min_support_sets_how_sure_an_answer_must_be(assistant, tmp_path) -> None:
+    helper, _ = assistant
+    question = "Kapan Anies pertama kali bertemu Gubernur Koike?"
+    assert not helper.ask(question).refused
+    assert Assistant(helper.searcher, min_support=0.999).ask(question).refused
+    assert Settings.from_env({"RAG_MIN_SUPPORT": "0.4"}).min_support == 0.4
+    assert Settings.from_env({}).min_support is None
+    with pytest.raises(ConfigError, match="RAG_MIN_SUPPORT"):
+        Settings.from_env({"RAG_MIN_SUPPORT": "40"})
+
+
+def test_a_name_question_wants_a_new_name() -> None:
+    question = Question.parse("Apa nama induk llama yang melahirkan di Taman Safari?", lambda term: 1.0)
+    assert question.kind == "name"
+
+    def features(sentence: str) -> list[float]:
+        return sentence_features(question, sentence, sentence, retrieval=1.0, rank=1, dense=0.5, best_dense=0.5)
+
+    named = features("Induk llama bernama Martini melahirkan dengan lancar di Taman Safari.")
+    restated = features("Induk llama itu melahirkan di Taman Safari pekan lalu.")
+    assert named[FEATURES.index("new_name")] == 0.0 and restated[FEATURES.index("new_name")] == -1.0
+    assert named[FEATURES.index("capital_near")] == 1.0 and restated[FEATURES.index("capital_near")] == 0.0
+    assert named[FEATURES.index("novelty")] > 0.0, "Martini and lancar are not the question's words"
+    assert features("Induk llama melahirkan di Taman Safari.")[FEATURES.index("novelty")] == 0.0
 
 
 def test_question_kinds_and_what_is_counted() -> None:
