@@ -30,6 +30,7 @@ test: install
 bench: install
 	$(BIN)/python -m bench.indexing
 	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.answers
 
 # Ingest, disk, memory and query latency up to 250k chunks, embedded and on a Chroma server
 # (replicates the IndoSum evaluation index: run `make eval` once first; ~50 min on 2 cores).
