@@ -82,6 +82,7 @@ PHRASES = {
         "no_articles": "Belum ada artikel yang cocok dengan pertanyaan ini.",
         "llm_down": "Model bahasa tidak dapat dihubungi; ini jawaban yang diambil langsung dari artikel.",
         "unverified": "Jawaban model bahasa tidak dapat dicocokkan dengan artikel; ini kutipan langsung dari artikel.",
+        "dated": "Artikel yang dikutip terbit paling akhir tahun {year}, sehingga mungkin belum memuat peristiwa tahun {asked}.",
     },
     "en": {
         "intro": "According to the articles found:",
@@ -89,6 +90,7 @@ PHRASES = {
         "no_articles": "No article matches this question yet.",
         "llm_down": "The language model could not be reached; this answer is taken directly from the articles.",
         "unverified": "The language model's answer could not be checked against the articles; these are direct quotes.",
+        "dated": "The cited articles were published in {year} at the latest, so they may not cover events of {asked}.",
     },
 }
 
@@ -389,6 +391,7 @@ class Assistant:
             return
         answer = self.extractive(evidence, language)
         answer.query = query
+        _note_if_dated(answer, question)
         for piece in _pieces(answer.text):
             yield piece
         yield answer
@@ -426,6 +429,7 @@ class Assistant:
             answer = self.extractive(evidence, language)
             answer.notice = PHRASES[language]["unverified"]
         answer.query = query
+        _note_if_dated(answer, question)
         yield answer
 
     # ------------------------------------------------------------ evidence
@@ -626,6 +630,21 @@ def _best_support(claim: str, source: tuple[Hit, int, int, str]) -> tuple[int, i
         if share > best_share:
             best, best_share = (offset + s, offset + e, context[s:e]), share
     return best if best_share >= MIN_CLAIM_SUPPORT else None
+
+
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
+def _note_if_dated(answer: Answer, question: str) -> None:
+    """A question about a year after every cited article ("Siapa pemenang Pilkada 2018?" answered
+    from 2017 news) gets a notice: the quotes are real, but the news may predate the outcome."""
+    asked = max((int(y) for y in _YEAR.findall(question)), default=None)
+    published = [c.published for c in answer.citations]
+    if asked is None or answer.notice or not published or None in published:
+        return
+    latest = max(int(p[:4]) for p in published if p)
+    if asked > latest:
+        answer.notice = PHRASES[answer.language]["dated"].format(year=latest, asked=asked)
 
 
 def _pieces(text: str) -> Iterator[str]:

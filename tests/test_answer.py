@@ -170,6 +170,25 @@ def test_rag_min_support_sets_how_sure_an_answer_must_be(assistant, tmp_path) ->
         Settings.from_env({"RAG_MIN_SUPPORT": "40"})
 
 
+@pytest.mark.parametrize("question, language", [("Siapa Gubernur Tokyo yang ditemui Anies Baswedan pada 2025?", "id"),
+                                                ("Who did Anies meet in Japan in 2024?", "en")])
+def test_a_question_about_a_year_after_the_cited_articles_gets_a_notice(assistant, question, language) -> None:
+    helper, bodies = assistant
+    answer = helper.ask(question)
+    assert not answer.refused and answer.language == language
+    assert {c.published[:4] for c in answer.citations} == {"2022"}, "the seed article, from 2022"
+    assert answer.notice is not None and "2022" in answer.notice and question[-5:-1] in answer.notice
+    _check_citations(answer, bodies)
+
+
+@pytest.mark.parametrize("question", ["Siapa Gubernur Tokyo yang ditemui Anies Baswedan pada 2022?",
+                                      "Siapa Gubernur Tokyo yang ditemui Anies Baswedan?"])
+def test_no_notice_when_the_articles_are_not_older_than_the_question(assistant, question) -> None:
+    helper, _ = assistant
+    answer = helper.ask(question)
+    assert not answer.refused and answer.notice is None
+
+
 def test_a_name_question_wants_a_new_name() -> None:
     question = Question.parse("Apa nama induk llama yang melahirkan di Taman Safari?", lambda term: 1.0)
     assert question.kind == "name"
