@@ -5,15 +5,18 @@ Named API endpoints, for `gradio_client` and scripts:
   /ask    question, since, until, outlet -> the answer as data (see `Answer.to_json`)
   /chat   the chat box's own streaming endpoint
   /status the index status line
+  /add_articles  files, language -> what was added and skipped (streams progress)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .errors import IndexLocked
 from .settings import Settings
 from .ui import (EXAMPLES, ChatService, Turn, check_exposure, interface_language, login, private_paths,
                  sources_html, text)
+from .uploads import Uploader, job_markdown, message
 
 CSS = """
 #rag-status { font-size: 0.9em; opacity: 0.85; }
@@ -52,6 +55,7 @@ def build_app(service: ChatService) -> Any:
     import gradio as gr
 
     lang0 = "id"
+    uploader = Uploader(service.settings, embedder=service.embedder)
     with gr.Blocks(title="rag: tanya berita", analytics_enabled=False) as demo:
         turns = gr.State([])
         header = gr.Markdown(_header(lang0))
@@ -75,6 +79,13 @@ def build_app(service: ChatService) -> Any:
                                        elem_id="rag-until")
                     outlet = gr.Dropdown(choices=[(text(lang0, "all_outlets"), "")], value="",
                                          label=text(lang0, "outlet"), elem_id="rag-outlet")
+                with gr.Accordion(message(lang0, "label"), open=False, visible=uploader.allowed,
+                                  elem_id="rag-upload") as upload_box:
+                    upload_files = gr.File(label=message(lang0, "files"), file_count="multiple",
+                                           file_types=[".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"],
+                                           elem_id="rag-upload-files")
+                    upload_button = gr.Button(message(lang0, "button"), elem_id="rag-upload-button")
+                    upload_status = gr.Markdown(_upload_hint(service, lang0), elem_id="rag-upload-status")
                 language = gr.Radio([(text(lang0, "auto"), "auto"), ("Bahasa Indonesia", "id"), ("English", "en")],
                                     value="auto", label=text(lang0, "language"), elem_id="rag-language")
         answer_data = gr.JSON(visible=False)
@@ -111,14 +122,44 @@ def build_app(service: ChatService) -> Any:
                     gr.update(value=text(lang, "send")), gr.update(value=text(lang, "new_chat")),
                     gr.update(label=text(lang, "filters")), gr.update(label=text(lang, "since")),
                     gr.update(label=text(lang, "until")), _outlet_choices(service, lang, label=True),
-                    gr.update(label=text(lang, "language")), sources_html(done, lang))
+                    gr.update(label=text(lang, "language")), sources_html(done, lang),
+                    gr.update(label=message(lang, "label")), gr.update(label=message(lang, "files")),
+                    gr.update(value=message(lang, "button")), _upload_hint(service, lang))
 
         language.change(relabel, [language, turns],
-                        [header, status, question, send, new_chat, filters, since, until, outlet, language, sources],
+                        [header, status, question, send, new_chat, filters, since, until, outlet, language, sources,
+                         upload_box, upload_files, upload_button, upload_status],
                         api_visibility="private")
         demo.load(lambda choice: (service.status_markdown(interface_language(choice)),
                                   _outlet_choices(service, interface_language(choice))),
                   [language], [status, outlet], api_visibility="private")
+
+        def add_articles(files: list[str] | None, language_: str = "auto"):
+            """Add article files to the index: saved into RAG_UPLOAD_DIR and indexed; streams
+            progress, ends with what was added and what was skipped (with reasons)."""
+            lang = interface_language(language_)
+            if not uploader.allowed:
+                yield message(lang, "off")
+                return
+            if not files:
+                yield message(lang, "none")
+                return
+            yield message(lang, "saving", files=message(lang, "file_count", n=len(files)))
+            try:
+                job = uploader.start(files)
+            except IndexLocked:
+                yield message(lang, "busy")
+                return
+            while not job.finished.wait(0.5):
+                yield job_markdown(job, lang)
+            status = service.status()
+            yield job_markdown(job, lang, status.articles if status else None)
+
+        upload_button.click(add_articles, [upload_files, language], [upload_status], api_name="add_articles",
+                            concurrency_limit=1).then(
+            lambda choice: (service.status_markdown(interface_language(choice)),
+                            _outlet_choices(service, interface_language(choice)), None),
+            [language], [status, outlet, upload_files], api_visibility="private")
 
         def ask(question: str, since: str = "", until: str = "", outlet: str = "") -> dict:
             """Answer one question from the indexed articles: {"answer", "citations", "refused", ...},
@@ -137,6 +178,10 @@ def build_app(service: ChatService) -> Any:
         gr.api(ask, api_name="ask")
         gr.api(index_status, api_name="status")
     return demo
+
+
+def _upload_hint(service: ChatService, lang: str) -> str:
+    return message(lang, "hint", folder=f"`{service.settings.upload_dir}/`", limit=service.settings.max_file_mb)
 
 
 def _header(lang: str) -> str:
