@@ -71,6 +71,29 @@ def message(language: str, key: str, **values: Any) -> str:
     return TEXTS[language if language in TEXTS else "id"][key].format(**values)
 
 
+# The reasons a file is skipped are written in English for logs and `rag index`; the
+# common ones are shown in Indonesian in the Indonesian interface (the rest as they are).
+_REASONS_ID = (
+    (re.compile(r"unsupported file type (.+)"), "jenis berkas {0} tidak didukung"),
+    (re.compile(r"empty file"), "berkas kosong"),
+    (re.compile(r"too large \((.+?) MB > (.+?) MB, RAG_MAX_FILE_MB\)"), "terlalu besar ({0} MB > {1} MB, RAG_MAX_FILE_MB)"),
+    (re.compile(r"already uploaded as (.+)"), "sudah diunggah sebagai {0}"),
+    (re.compile(r"binary file.*"), "berkas biner (bukan teks)"),
+    (re.compile(r"no article text.*"), "tidak ada teks artikel"),
+    (re.compile(r"invalid YAML front matter.*"), "front matter YAML tidak valid"),
+    (re.compile(r"cannot be read (.+)"), "tidak bisa dibaca {0}"),
+)
+
+
+def reason_text(reason: str, language: str) -> str:
+    if language == "id":
+        for pattern, template in _REASONS_ID:
+            found = pattern.fullmatch(reason)
+            if found:
+                return template.format(*found.groups())
+    return reason
+
+
 def uploads_allowed(settings: Settings) -> bool:
     """Uploads change the index for everyone: only where strangers cannot reach the UI."""
     from .ui import is_loopback
@@ -224,5 +247,5 @@ def job_markdown(job: UploadJob, language: str, articles: int | None = None) -> 
                              articles=articles if articles is not None else "?"))
     if job.skipped:
         lines.append(message(language, "skipped"))
-        lines += [f"- `{s.path}`: {s.reason}" for s in job.skipped]
+        lines += [f"- `{s.path}`: {reason_text(s.reason, language)}" for s in job.skipped]
     return "\n".join(lines)

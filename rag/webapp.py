@@ -81,8 +81,9 @@ def build_app(service: ChatService) -> Any:
                                          label=text(lang0, "outlet"), elem_id="rag-outlet")
                 with gr.Accordion(message(lang0, "label"), open=False, visible=uploader.allowed,
                                   elem_id="rag-upload") as upload_box:
+                    # No `file_types`: Gradio would refuse a whole upload for one wrong file; our own
+                    # check (uploads.py) skips that file with its reason and keeps the others.
                     upload_files = gr.File(label=message(lang0, "files"), file_count="multiple",
-                                           file_types=[".txt", ".md", ".markdown", ".html", ".htm", ".jsonl"],
                                            elem_id="rag-upload-files")
                     upload_button = gr.Button(message(lang0, "button"), elem_id="rag-upload-button")
                     upload_status = gr.Markdown(_upload_hint(service, lang0), elem_id="rag-upload-status")
