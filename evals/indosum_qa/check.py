@@ -29,15 +29,15 @@ UNANSWERABLE_FIELDS = {"id": str, "question": str, "lang": str, "kind": str, "to
                        "why": str, "split": str}
 
 
-def load_articles(path: Path) -> dict[str, str]:
-    """Article id -> text."""
-    texts: dict[str, str] = {}
+def load_articles(path: Path) -> dict[str, dict]:
+    """Article id -> the article's JSON object (id, title, date, source, url, category, text)."""
+    articles: dict[str, dict] = {}
     with path.open(encoding="utf-8") as handle:
         for line in handle:
             if line.strip():
                 row = json.loads(line)
-                texts[row["id"]] = row["text"]
-    return texts
+                articles[row["id"]] = row
+    return articles
 
 
 def _parse(path: Path, fields: dict[str, type], id_pattern: str) -> tuple[list[dict], list[str]]:
@@ -85,7 +85,7 @@ def _parse(path: Path, fields: dict[str, type], id_pattern: str) -> tuple[list[d
     return rows, problems
 
 
-def check_answerable(path: Path, texts: dict[str, str]) -> tuple[list[dict], list[str]]:
+def check_answerable(path: Path, articles: dict[str, dict]) -> tuple[list[dict], list[str]]:
     rows, problems = _parse(path, ANSWERABLE_FIELDS, r"iqa-\d{4}")
     per_article: Counter[str] = Counter()
     questions: set[str] = set()
@@ -97,11 +97,11 @@ def check_answerable(path: Path, texts: dict[str, str]) -> tuple[list[dict], lis
         answer = row["answer"]
         if not answer.strip() or answer != answer.strip():
             problems.append(f"{where}: answer empty or with surrounding whitespace: {answer!r}")
-        text = texts.get(article_id)
-        if text is None:
+        article = articles.get(article_id)
+        if article is None:
             problems.append(f"{where}: article {article_id!r} not in the articles file")
             continue
-        if answer not in text:
+        if answer not in article["text"]:
             problems.append(f"{where}: answer {answer!r} not verbatim in {article_id}")
         if row["split"] != split_for(article_id):
             problems.append(f"{where}: split {row['split']!r}, the rule gives {split_for(article_id)!r}")
@@ -112,14 +112,14 @@ def check_answerable(path: Path, texts: dict[str, str]) -> tuple[list[dict], lis
     return rows, problems
 
 
-def check_unanswerable(path: Path, texts: dict[str, str]) -> tuple[list[dict], list[str]]:
+def check_unanswerable(path: Path, articles: dict[str, dict]) -> tuple[list[dict], list[str]]:
     rows, problems = _parse(path, UNANSWERABLE_FIELDS, r"iqu-\d{4}")
     for row in rows:
         where, topics = row["_where"], row["topic_article_ids"]
         if not topics or not all(isinstance(topic, str) for topic in topics):
             problems.append(f"{where}: topic_article_ids must be a non-empty list of ids")
             continue
-        missing = [topic for topic in topics if topic not in texts]
+        missing = [topic for topic in topics if topic not in articles]
         if missing:
             problems.append(f"{where}: topic articles not in the articles file: {missing}")
         if row["split"] != split_for(topics[0]):
@@ -151,13 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     if not args.answerable.is_file():
         print(f"answerable file not found: {args.answerable}", file=sys.stderr)
         return 1
-    texts = load_articles(args.articles)
-    rows, problems = check_answerable(args.answerable, texts)
-    sources = {row["article_id"] for row in rows}
-    print(summarise(rows, "answerable", ("kind", "lang", "paraphrased", "split")))
-    print(f"\n{len(sources)} articles")
+    articles = load_articles(args.articles)
+    rows, problems = check_answerable(args.answerable, articles)
+    for row in rows:  # the article's outlet and section, for the summary only
+        article = articles.get(row["article_id"], {})
+        row["source"], row["category"] = article.get("source", "?"), article.get("category", "?")
+    print(summarise(rows, "answerable", ("kind", "lang", "paraphrased", "split", "source", "category")))
+    print(f"\n{len({row['article_id'] for row in rows})} articles")
     if args.unanswerable.is_file():
-        unanswerable, more = check_unanswerable(args.unanswerable, texts)
+        unanswerable, more = check_unanswerable(args.unanswerable, articles)
         problems += more
         print()
         print(summarise(unanswerable, "unanswerable (shape only)", ("kind", "lang", "split")))
