@@ -16,6 +16,8 @@ The CLI turns these into an exit code and one line on stderr; the chat UI into a
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class RagError(Exception):
     """Base class of every error rag raises on purpose."""
@@ -48,7 +50,7 @@ class InputsSkipped(RagError):
 
     exit_code = 4
 
-    def __init__(self, message: str, summary: object = None) -> None:
+    def __init__(self, message: str, summary: Any = None) -> None:
         super().__init__(message)
         self.summary = summary
 
@@ -58,7 +60,7 @@ class SourceError(RagError):
 
     exit_code = 5
 
-    def __init__(self, message: str, summary: object = None) -> None:
+    def __init__(self, message: str, summary: Any = None) -> None:
         super().__init__(message)
         self.summary = summary
 
@@ -68,9 +70,10 @@ class NeedsConfirmation(RagError):
 
     exit_code = 6
 
-    def __init__(self, message: str, plan: object = None) -> None:
+    def __init__(self, message: str, plan: Any = None) -> None:
         super().__init__(message)
         self.plan = plan
+        """The `sources.Plan` of the run that was not made."""
 
 
 class BadArticle(RagError):
