@@ -22,8 +22,8 @@ each question was checked by reading the top articles.
     python -m evals.indosum_qa.check_unanswerable [--articles PATH] [--set PATH] [--quiet]
         [--no-search]   # shape, corpus and split checks only (no index build, < 1 s)
 
-The BM25 index build takes ~20 s the first time (Sastrawi stemming of 50,000 distinct
-words) and ~4 s later: the stems are cached in .cache/stems-indosum.json.
+The whole check takes 20-50 s the first time (Sastrawi stemming of 50,000 distinct
+words) and 5-15 s later, when the stems are cached in .cache/stems-indosum.json.
 """
 
 from __future__ import annotations
