@@ -2,7 +2,8 @@
 
 Only the shape, corpus and split checks run here (no BM25 index build); the on-topic
 check is `python -m evals.indosum_qa.check_unanswerable` (see evals/indosum_qa/UNANSWERABLE.md).
-The corpus checks need ../shared/data (or RAG_TEST_SHARED_DATA) and are skipped without it.
+The corpus checks need ../shared/data (found as the checker finds it, or RAG_TEST_SHARED_DATA)
+and are skipped without it.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from evals.indosum_qa.check_unanswerable import DEFAULT_SET, KINDS, load_jsonl, main, shape_problems, split_for
-from tests.conftest import SHARED_DATA
+from evals.indosum_qa.check_unanswerable import (DEFAULT_ARTICLES, DEFAULT_SET, KINDS, load_jsonl, main,
+                                                 shape_problems, split_for)
 
-ARTICLES = Path(os.environ.get("RAG_TEST_SHARED_DATA", SHARED_DATA)) / "news" / "indosum-articles.jsonl"
+ARTICLES = (Path(os.environ["RAG_TEST_SHARED_DATA"]) / "news" / "indosum-articles.jsonl"
+            if os.environ.get("RAG_TEST_SHARED_DATA") else DEFAULT_ARTICLES)
 needs_corpus = pytest.mark.skipif(not ARTICLES.exists(), reason=f"IndoSum articles not found at {ARTICLES}")
 
 

@@ -37,7 +37,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SET = Path(__file__).resolve().parent / "unanswerable.jsonl"
-DEFAULT_ARTICLES = ROOT.parent / "shared" / "data" / "news" / "indosum-articles.jsonl"
+_RELATIVE = Path("shared") / "data" / "news" / "indosum-articles.jsonl"
+# ../shared/data beside the repo, or beside the nearest folder above it that has one
+# (a git worktree sits a level deeper)
+DEFAULT_ARTICLES = next((folder / _RELATIVE for folder in ROOT.parents if (folder / _RELATIVE).is_file()),
+                        ROOT.parent / _RELATIVE)
 FIELDS = ("id", "question", "lang", "kind", "topic_article_ids", "why", "split")
 LANGS = ("id", "en")
 KINDS = ("siapa", "kapan", "berapa", "di mana", "apa", "mengapa", "bagaimana")
@@ -142,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--set", type=Path, default=DEFAULT_SET, help=f"default {DEFAULT_SET.name}")
     parser.add_argument("--articles", type=Path, default=DEFAULT_ARTICLES,
-                        help="default ../shared/data/news/indosum-articles.jsonl")
+                        help=f"default {DEFAULT_ARTICLES}")
     parser.add_argument("--no-search", action="store_true", help="skip the BM25 on-topic check")
     parser.add_argument("--quiet", action="store_true", help="print only problems and the summary")
     args = parser.parse_args(argv)
