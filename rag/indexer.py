@@ -157,7 +157,7 @@ def build_index(
         if dry_run:
             summary.seconds = time.perf_counter() - started
             if plan.errors:
-                raise SourceError(_errors_text(plan, "would be kept; the other sources would be updated"), summary)
+                raise SourceError(_errors_text(plan, "would be kept"), summary)
             return summary
         if strict and (plan.skipped or plan.errors):
             raise InputsSkipped(f"{len(plan.skipped) + len(plan.errors)} input(s) skipped or unreadable (--strict); "
@@ -182,12 +182,17 @@ def build_index(
             summary.freed_bytes += freed[1]
     summary.seconds = time.perf_counter() - started
     if plan.errors:
-        raise SourceError(_errors_text(plan, "were kept; the other sources were updated"), summary)
+        raise SourceError(_errors_text(plan, "kept"), summary)
     return summary
 
 
 def _errors_text(plan: Plan, outcome: str) -> str:
-    return "; ".join(f"source {shown(s.path)}: {s.error}" for s in plan.errors) + f" (its articles {outcome})"
+    """One line naming each source that could not be read and what happened to its articles."""
+    parts = []
+    for source in plan.errors:
+        fate = "not added" if source.state == "new" else f"its {source.kept} article(s) {outcome}"
+        parts.append(f"source {shown(source.path)}: {source.error} ({fate})")
+    return "; ".join(parts) + ("; the other sources were updated" if outcome == "kept" else "")
 
 
 def _plan(settings: Settings, manifest: Manifest | None, stored: dict[str, dict[str, Any]],

@@ -108,7 +108,8 @@ class SourcePlan:
 
     path: str
     state: str
-    """`indexed` (read now), `new` (added by this run), `error` (kept as it was), `forgotten`."""
+    """`indexed` (read now), `new` (added by this run), `error` (a recorded source that could not
+    be read: kept as it was), `forgotten`."""
     error: str | None = None
     added: int = 0
     updated: int = 0
@@ -201,8 +202,8 @@ def plan_run(
 
     every = without_nested(keep_recorded + new + list(forget))
     plans = {s: SourcePlan(s, "forgotten" if s in forget else "new" if s in new else "indexed") for s in every}
-    for s in failed:
-        plans[s].state, plans[s].error = ("error", reads[s].error)
+    for s in failed:  # a recorded source keeps its articles; a new one is simply not added
+        plans[s].state, plans[s].error = ("error" if s in keep_recorded else "new", reads[s].error)
     removed: list[str] = []
     kept: list[str] = []
     orphans: list[str] = []
