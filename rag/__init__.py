@@ -39,3 +39,8 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'rag' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public names, the lazily imported ones included (for `dir(rag)` and completion)."""
+    return sorted(set(globals()) | set(__all__))

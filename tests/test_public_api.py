@@ -29,3 +29,10 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     assert len(variables) >= len(dataclasses.fields(Settings)) - 1
     for variable in variables:
         assert f"`{variable}`" in readme, variable
+
+
+def test_dir_lists_the_lazy_names() -> None:
+    listed = dir(rag)
+    for name in rag.__all__:
+        assert name in listed, name
+    assert "get_retriever" in listed and "Assistant" in listed
