@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .articles import Article
-from .errors import BadArticle, ConfigError, EmbedderError, IndexLocked, IndexMismatch, IndexNotFound, RagError
+from .errors import BadArticle, BadQuestion, ConfigError, EmbedderError, IndexLocked, IndexMismatch, IndexNotFound, RagError
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "Answer", "Assistant", "Citation", "open_assistant", "Article", "BadArticle", "ConfigError", "EmbedderError", "Filters", "Hit", "IndexLocked", "IndexMismatch",
+    "Answer", "Assistant", "Citation", "open_assistant", "Article", "BadArticle", "BadQuestion", "ConfigError", "EmbedderError", "Filters", "Hit", "IndexLocked", "IndexMismatch",
     "IndexNotFound", "IndexSummary", "NewsRetriever", "RagError", "Searcher", "Settings", "build_index", "get_retriever",
 ]
 

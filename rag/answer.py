@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .chunks import sentence_spans
+from .errors import BadQuestion
 from .lexical import analyze, load_stems
 from .search import STEM_CACHE, Filters, Hit, Searcher
 from .settings import Settings
@@ -73,6 +74,18 @@ _CROSS_LINGUAL_ANSWER_TYPES = (
         r"juni|juli|agustus|september|oktober|november|desember|kemarin|lalu|pagi|siang|sore|malam)\b", re.I)),
 )
 MAX_QUESTION_CHARS = 1000
+
+
+def check_question(question: str | None) -> str:
+    """The question without surrounding blanks, or BadQuestion when it cannot be asked.
+    The one check behind `rag ask`, `rag search`, `Assistant.ask`, the chat UI and its API."""
+    question = (question or "").strip()
+    if not question:
+        raise BadQuestion("empty", "the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise BadQuestion("too_long", f"the question is {len(question)} characters long; "
+                          f"the limit is {MAX_QUESTION_CHARS}", length=len(question))
+    return question
 MAX_CANDIDATES = 30
 
 PHRASES = {
@@ -372,8 +385,9 @@ class Assistant:
     def stream(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None,
                as_of: datetime | None = None) -> Iterator[str | Answer]:
         """Yield the answer text in pieces as it is produced, then the final `Answer`."""
+        question = check_question(question)
         language = question_language(question)
-        query = resolve_follow_up(question.strip(), history)
+        query = resolve_follow_up(question, history)
         hits = self.searcher.search(query, k=self.k, filters=filters, as_of=as_of)
         if not hits:
             answer = Answer(PHRASES[language]["no_articles"], refused=True, language=language, query=query)

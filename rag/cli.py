@@ -150,13 +150,15 @@ def _print_summary(summary) -> None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from .answer import check_question
     from .search import Searcher
     from .store import open_index
 
+    query = check_question(args.query)
     settings = Settings.from_env(index_dir=args.index_dir)
     searcher = Searcher.open(open_index(settings))
     try:
-        hits = searcher.search(args.query, k=args.k, filters=_filters(args), as_of=args.as_of)
+        hits = searcher.search(query, k=args.k, filters=_filters(args), as_of=args.as_of)
     finally:
         searcher.close()
     if args.json:
@@ -181,13 +183,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .answer import MAX_QUESTION_CHARS, open_assistant
+    from .answer import check_question, open_assistant
 
-    question = args.question.strip()
-    if not question:
-        raise ConfigError("the question is empty")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise ConfigError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    question = check_question(args.question)
     settings = Settings.from_env(index_dir=args.index_dir)
     assistant = open_assistant(settings, k=args.k)
     try:

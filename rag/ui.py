@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .answer import MAX_QUESTION_CHARS, Answer, Assistant, Citation, question_language
-from .errors import RagError
+from .answer import MAX_QUESTION_CHARS, Answer, Assistant, Citation, check_question, question_language
+from .errors import BadQuestion, RagError
 from .search import Filters
 from .settings import Settings
 
@@ -266,15 +266,9 @@ class ChatService:
             outlet: str | None = None, language: str = "auto", turn: int = 0) -> Iterator[Reply]:
         """Check the question, then stream the answer: `Reply`s with the text so far, the
         last one carrying the `Answer` and its `Turn`. Problems come as one error `Reply`."""
-        question = (question or "").strip()
-        lang = interface_language(language, question)
-        if not question:
-            yield Reply.problem(text(lang, "empty"))
-            return
-        if len(question) > MAX_QUESTION_CHARS:
-            yield Reply.problem(text(lang, "too_long", length=len(question), limit=MAX_QUESTION_CHARS))
-            return
+        lang = interface_language(language, (question or "").strip())
         try:
+            question = check_question(question)
             filters = Filters(since=parse_day(since, lang), until=parse_day(until, lang, next_day=True),
                               source=outlet or None)
             assistant = self.assistant()
@@ -298,6 +292,10 @@ class ChatService:
     def _error_text(self, err: RagError, language: str) -> str:
         from .errors import IndexNotFound
 
+        if isinstance(err, BadQuestion):
+            if err.problem == "empty":
+                return text(language, "empty")
+            return text(language, "too_long", length=err.length, limit=MAX_QUESTION_CHARS)
         if isinstance(err, IndexNotFound):
             return text(language, "no_index", where=self._where())
         return text(language, "error", error=str(err))

@@ -79,3 +79,20 @@ def test_ask_json_has_the_documented_shape(tmp_path: Path, articles_dir: Path) -
     assert set(answer["citations"][0]) >= {"n", "article_id", "title", "source", "published", "url", "quote"}
     too_long = _rag("ask", "x" * 5000, env=env)
     assert too_long.returncode == 2 and "limit" in too_long.stderr
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t"])
+def test_blank_search_is_an_error_like_blank_ask(blank: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outcomes = []
+    for command in ("search", "ask"):
+        status = main([command, blank, "--index-dir", str(tmp_path / "index")])
+        outcomes.append((status, capsys.readouterr().err))
+    assert outcomes[0] == outcomes[1] == (2, "error: the question is empty\n")
+
+
+def test_too_long_search_is_an_error_like_too_long_ask(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outcomes = []
+    for command in ("search", "ask"):
+        status = main([command, "x" * 1001, "--index-dir", str(tmp_path / "index")])
+        outcomes.append((status, capsys.readouterr().err))
+    assert outcomes[0] == outcomes[1] == (2, "error: the question is 1001 characters long; the limit is 1000\n")
