@@ -100,7 +100,8 @@ def _add_query_args(parser: argparse.ArgumentParser, k_help: str) -> None:
     parser.add_argument("-k", type=int, default=5, help=k_help)
     parser.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
     parser.add_argument("--since", type=_date_arg, metavar="DATE", help="published on or after DATE (e.g. 2022-08-01)")
-    parser.add_argument("--until", type=_date_arg, metavar="DATE", help="published before DATE")
+    parser.add_argument("--until", type=_until_arg, metavar="DATE",
+                        help="published on or before DATE (a date without a time includes that day)")
     parser.add_argument("--source", dest="outlet", metavar="NAME", help="only this outlet (e.g. ANTARA, kumparan)")
     parser.add_argument("--author", metavar="NAME", help="only articles whose author contains NAME")
     parser.add_argument("--as-of", type=_date_arg, metavar="DATE",
@@ -111,6 +112,15 @@ def _date_arg(value: str):
     from .dates import parse_published
 
     parsed = parse_published(value)
+    if parsed is None:
+        raise argparse.ArgumentTypeError(f"not a date: {value!r} (try 2022-08-13 or '13 Agustus 2022')")
+    return parsed
+
+
+def _until_arg(value: str):
+    from .dates import parse_until
+
+    parsed = parse_until(value)
     if parsed is None:
         raise argparse.ArgumentTypeError(f"not a date: {value!r} (try 2022-08-13 or '13 Agustus 2022')")
     return parsed

@@ -6,7 +6,7 @@ article's metadata and the chunk's character offsets in the article body.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,7 +15,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from .dates import parse_published
+from .dates import parse_published, parse_until
 from .embeddings import Embedder
 from .errors import ConfigError
 from .search import Filters, Hit, Searcher
@@ -49,10 +49,14 @@ def hit_document(hit: Hit) -> Document:
     return Document(page_content=hit.text, metadata=metadata, id=f"{hit.article_id}#{hit.chunk_index}")
 
 
-def _as_datetime(value: datetime | str | None, name: str) -> datetime | None:
+def _as_datetime(value: datetime | date | str | None, name: str) -> datetime | None:
+    """A bound given as a datetime (that moment), a date or a date string. For `until`, a
+    date without a time includes its whole day (see `dates.parse_until`)."""
     if value is None or isinstance(value, datetime):
         return value
-    parsed = parse_published(value)
+    if isinstance(value, date):
+        value = value.isoformat()
+    parsed = parse_until(value) if name == "until" else parse_published(value)
     if parsed is None:
         raise ConfigError(f"{name}={value!r} is not a date (try '2022-08-13' or '13 Agustus 2022')")
     return parsed
@@ -62,8 +66,8 @@ def get_retriever(
     index_dir: str | Path | IndexDir | ServerIndex = "index",
     k: int = 5,
     *,
-    since: datetime | str | None = None,
-    until: datetime | str | None = None,
+    since: datetime | date | str | None = None,
+    until: datetime | date | str | None = None,
     source: str | None = None,
     author: str | None = None,
     as_of: datetime | str | None = None,
@@ -72,8 +76,10 @@ def get_retriever(
     """Open the index in `index_dir` (or `store.open_index(settings)`, e.g. on a Chroma
     server) and return a retriever of the `k` best articles.
 
-    Filters combine: published in [since, until), the outlet `source` (case-insensitive),
-    an `author` name fragment. `as_of` anchors time words in queries ("kemarin")."""
+    Filters combine: published on or after `since` and up to `until` (a date without a time,
+    "2022-08-14" or a `date`, includes that day; a datetime is an exclusive moment), the
+    outlet `source` (case-insensitive), an `author` name fragment. `as_of` anchors time
+    words in queries ("kemarin")."""
     filters = Filters(since=_as_datetime(since, "since"), until=_as_datetime(until, "until"), source=source, author=author)
     return NewsRetriever(searcher=Searcher.open(index_dir, embedder=embedder), k=k, filters=filters,
                          as_of=_as_datetime(as_of, "as_of"))

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -313,17 +313,16 @@ class ChatService:
 
 
 def parse_day(value: str | None, language: str, next_day: bool = False) -> datetime | None:
-    """A date typed into a filter box; `next_day` makes an inclusive "until" exclusive."""
-    from .dates import parse_published
+    """A date typed into a filter box; `next_day` reads it as an "until" bound, which
+    includes the day of a date without a time (`dates.parse_until`, as `--until`)."""
+    from .dates import parse_published, parse_until
 
     value = (value or "").strip()
     if not value:
         return None
-    parsed = parse_published(value)
+    parsed = parse_until(value) if next_day else parse_published(value)
     if parsed is None:
         raise RagError(text(language, "bad_date", value=value))
-    if next_day:
-        parsed = parsed.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     return parsed
 
 

@@ -96,3 +96,24 @@ def test_too_long_search_is_an_error_like_too_long_ask(tmp_path: Path, capsys: p
         status = main([command, "x" * 1001, "--index-dir", str(tmp_path / "index")])
         outcomes.append((status, capsys.readouterr().err))
     assert outcomes[0] == outcomes[1] == (2, "error: the question is 1001 characters long; the limit is 1000\n")
+
+
+def test_until_includes_its_day_in_search_and_ask(tmp_path: Path, articles_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # The seed was published 13 August 2022 13:56 WIB.
+    monkeypatch.setenv("RAG_EMBEDDING_MODEL", "use:multilingual-v3")
+    index = ["--index-dir", str(tmp_path / "index")]
+    assert main(["index", "--source", str(articles_dir), "--no-progress", *index]) == 0
+    capsys.readouterr()
+
+    def found(command: str, until: str) -> bool:
+        question = "Kapan Anies pertama kali bertemu Gubernur Koike?"
+        assert main([command, question, "--until", until, "--json", *index]) == 0
+        out = json.loads(capsys.readouterr().out)
+        hits = out if command == "search" else out["citations"]
+        return any(h["article_id"].startswith("antara-2022-08-13") for h in hits)
+
+    for command in ("search", "ask"):
+        assert found(command, "2022-08-13") and found(command, "13 Agustus 2022"), command
+        assert not found(command, "2022-08-12") and not found(command, "2022-08-13 13:00"), command
+        assert found(command, "2022-08-13 14:00"), command

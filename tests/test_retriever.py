@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -96,6 +97,20 @@ def test_republished_wire_story_is_one_hit_listing_every_outlet(index_dir: Path)
 def test_filters_restrict_and_combine(index_dir: Path, filters: dict, expected: set[str]) -> None:
     docs = get_retriever(index_dir, k=10, **filters).invoke("banjir warga Anies transportasi flood")
     assert set(ids(docs)) == expected
+
+
+SEED_ID = "antara-2022-08-13-anies-kunjungi-jepang"  # published 13 August 2022 13:56 WIB
+
+
+@pytest.mark.parametrize("until,included", [
+    ("2022-08-13", True), ("13 Agustus 2022", True), (date(2022, 8, 13), True),  # a day includes itself
+    ("2022-08-12", False), (date(2022, 8, 12), False),
+    ("2022-08-13 14:00", True), ("2022-08-13 13:00", False),  # with a time: that moment
+    (datetime(2022, 8, 13, 13, 0, tzinfo=timezone(timedelta(hours=7))), False),
+])
+def test_until_includes_the_day_of_a_date_without_a_time(index_dir: Path, until, included: bool) -> None:
+    docs = get_retriever(index_dir, k=10, until=until).invoke("Anies Gubernur Tokyo Yuriko Koike")
+    assert (SEED_ID in ids(docs)) is included
 
 
 @pytest.mark.parametrize("query,expected", [

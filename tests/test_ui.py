@@ -226,7 +226,18 @@ def test_interface_language_follows_choice_or_question() -> None:
 
 def test_until_is_inclusive_of_its_day() -> None:
     assert parse_day("2022-08-13", "id", next_day=True).isoformat().startswith("2022-08-14T00:00")
+    assert parse_day("2022-08-13 12:30", "id", next_day=True).isoformat().startswith("2022-08-13T12:30")
     assert parse_day("", "id") is None
+
+
+@pytest.mark.parametrize(("until", "included"), [("2022-08-13", True), ("13 Agustus 2022", True),
+                                                 ("2022-08-12", False), ("2022-08-13 13:00", False),
+                                                 ("2022-08-13 14:00", True)])
+def test_until_in_the_chat_means_what_it_means_on_the_command_line(service: ChatService, until: str,
+                                                                   included: bool) -> None:
+    _, last = _final(service, "Apa yang dibahas Anies dengan Gubernur Tokyo?", until=until)  # seed: 13 Aug 13:56
+    cited = {c.article_id for c in last.answer.citations}
+    assert ("antara-2022-08-13-anies-kunjungi-jepang" in cited) is included
 
 
 @pytest.mark.parametrize(("host", "auth", "allow", "ok"), [

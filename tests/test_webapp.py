@@ -73,6 +73,11 @@ def test_filters_apply_through_the_api(client) -> None:
     assert all(c["source"] == "sportivo" for c in data["citations"])
     *_, data = client.predict(QUESTION, [], "2023-01-01", "", "", "en", api_name="/chat")
     assert data["refused"]
+    seed = "antara-2022-08-13-anies-kunjungi-jepang"  # published 13 August 2022 13:56 WIB
+    data = client.predict(QUESTION, "", "2022-08-13", "", api_name="/ask")
+    assert seed in {c["article_id"] for c in data["citations"]}, "until includes its day"
+    data = client.predict(QUESTION, "", "2022-08-12", "", api_name="/ask")
+    assert seed not in {c["article_id"] for c in data.get("citations", [])}
 
 
 def test_oversized_and_empty_questions_are_refused_with_a_message(client) -> None:
