@@ -6,6 +6,7 @@ article's metadata and the chunk's character offsets in the article body.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
+from pydantic import ConfigDict, Field
 
 from .dates import parse_published, parse_until
 from .embeddings import Embedder
@@ -26,17 +27,33 @@ if TYPE_CHECKING:
 
 
 class NewsRetriever(BaseRetriever):
-    """Hybrid news search as a LangChain retriever; usable in any LCEL chain."""
+    """Hybrid news search as a LangChain retriever; usable in any LCEL chain.
+
+    `k`, the filters and `as_of` set here can be changed for one call, as LangChain's
+    retrievers do: `retriever.invoke(query, k=1, source="ANTARA", until="2022-08-13")`.
+    A filter given at invoke time replaces the same filter set here; the others stay."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     searcher: Searcher
-    k: int = 5
+    k: int = Field(default=5, ge=1)
     filters: Filters = Filters()
     as_of: datetime | None = None
 
-    def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun) -> list[Document]:
-        hits = self.searcher.search(query, k=self.k, filters=self.filters, as_of=self.as_of)
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, k: int | None = None,
+        since: datetime | date | str | None = None, until: datetime | date | str | None = None,
+        source: str | None = None, author: str | None = None, as_of: datetime | date | str | None = None,
+    ) -> list[Document]:
+        k = self.k if k is None else k
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ConfigError(f"k={k!r}: the number of documents must be a whole number of at least 1")
+        changes = {name: value for name, value in (("since", _as_datetime(since, "since")),
+                                                   ("until", _as_datetime(until, "until")),
+                                                   ("source", source), ("author", author)) if value is not None}
+        filters = replace(self.filters, **changes) if changes else self.filters
+        moment = self.as_of if as_of is None else _as_datetime(as_of, "as_of")
+        hits = self.searcher.search(query, k=k, filters=filters, as_of=moment)
         return [hit_document(hit) for hit in hits]
 
 
