@@ -66,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
                          "when the articles do not hold the answer, says so instead of guessing.")
     ask.add_argument("question", help="question in Indonesian or English")
     _add_query_args(ask, k_help="articles to read (default 5)")
-    ask.add_argument("--json", action="store_true", help="print {answer, citations, refused} as JSON")
+    ask.add_argument("--json", action="store_true",
+                     help="print {answer, citations (each with its quoted spans), sentences, refused} as JSON")
     ask.set_defaults(func=cmd_ask)
 
     serve = sub.add_parser("serve", help="start the chat UI (the same as `python app.py`)",
@@ -203,11 +204,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     finally:
         assistant.searcher.close()
     if args.json:
-        citations = [{"n": c.n, "article_id": c.article_id, "title": c.title, "source": c.source,
-                      "published": c.published, "url": c.url, "author": c.author, "quote": c.quote,
-                      "start": c.start, "end": c.end} for c in answer.citations]
-        print(json.dumps({"answer": answer.text, "citations": citations, "refused": answer.refused,
-                          "notice": answer.notice}, ensure_ascii=False, indent=2))
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return 0
     if answer.notice:
         print(f"({answer.notice})")
@@ -215,7 +212,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for c in answer.citations:
         date = (c.published or "")[:10]
         print(f"[{c.n}] {c.title} — {c.source or 'unknown source'}, {date}{' — ' + c.url if c.url else ''}")
-        print(f'    "{c.quote}"')
+        for span in c.spans:
+            print(f'    "{span.quote}"')
     return 0
 
 

@@ -77,6 +77,13 @@ def test_ask_json_has_the_documented_shape(tmp_path: Path, articles_dir: Path) -
     answer = json.loads(done.stdout)
     assert set(answer) >= {"answer", "citations", "refused"} and answer["refused"] is False
     assert set(answer["citations"][0]) >= {"n", "article_id", "title", "source", "published", "url", "quote"}
+    assert set(answer["citations"][0]) >= {"start", "end", "spans"} and set(answer["sentences"][0]) == {"text", "citations"}
+    body = (articles_dir / "antara-2022-08-13-anies-kunjungi-jepang.txt").read_text()
+    for sentence in answer["sentences"]:
+        for cite in sentence["citations"]:
+            assert sentence["text"] in cite["quote"] and cite["quote"] in body
+            citation = answer["citations"][cite["n"] - 1]
+            assert citation["spans"][cite["span"]] == {k: cite[k] for k in ("quote", "start", "end")}
     too_long = _rag("ask", "x" * 5000, env=env)
     assert too_long.returncode == 2 and "limit" in too_long.stderr
 
