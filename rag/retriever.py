@@ -48,10 +48,15 @@ class NewsRetriever(BaseRetriever):
         k = self.k if k is None else k
         if isinstance(k, bool) or not isinstance(k, int) or k < 1:
             raise ConfigError(f"k={k!r}: the number of documents must be a whole number of at least 1")
-        changes = {name: value for name, value in (("since", _as_datetime(since, "since")),
-                                                   ("until", _as_datetime(until, "until")),
-                                                   ("source", source), ("author", author)) if value is not None}
-        filters = replace(self.filters, **changes) if changes else self.filters
+        filters = self.filters
+        if since is not None:
+            filters = replace(filters, since=_as_datetime(since, "since"))
+        if until is not None:
+            filters = replace(filters, until=_as_datetime(until, "until"))
+        if source is not None:
+            filters = replace(filters, source=source)
+        if author is not None:
+            filters = replace(filters, author=author)
         moment = self.as_of if as_of is None else _as_datetime(as_of, "as_of")
         hits = self.searcher.search(query, k=k, filters=filters, as_of=moment)
         return [hit_document(hit) for hit in hits]

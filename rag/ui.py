@@ -130,9 +130,22 @@ _MARKER = re.compile(r"\\\[(\d+)\\\]")
 
 
 def answer_markdown(answer: Answer | str, turn: int) -> str:
-    """The answer for a chat bubble: escaped, with each `[n]` a link to its source."""
+    """The answer for a chat bubble: escaped, with each `[n]` a link to the span of source n
+    that its sentence rests on (`#rag-src-TURN-N-SPAN`); while the text streams in, and for
+    a marker that is not the next one cited, to source n itself (`#rag-src-TURN-N`)."""
     body = escape_markdown(answer.text if isinstance(answer, Answer) else answer)
-    body = _MARKER.sub(lambda m: f"[\\[{m.group(1)}\\]](#rag-src-{turn}-{m.group(1)})", body)
+    cites = [cite for sentence in answer.sentences for cite in sentence.cites] if isinstance(answer, Answer) else []
+    at = 0
+
+    def link(match: re.Match[str]) -> str:
+        nonlocal at
+        n = int(match.group(1))
+        target = f"rag-src-{turn}-{n}"
+        if at < len(cites) and cites[at][0] == n:
+            target, at = f"{target}-{cites[at][1]}", at + 1
+        return f"[\\[{n}\\]](#{target})"
+
+    body = _MARKER.sub(link, body)
     if isinstance(answer, Answer) and answer.notice:
         body = f"{body}\n\n*{escape_markdown(answer.notice)}*"
     return body
@@ -140,8 +153,8 @@ def answer_markdown(answer: Answer | str, turn: int) -> str:
 
 @dataclass(frozen=True)
 class Passage:
-    """The paragraph of an article around a cited quote; `marks` are the quoted
-    spans, as offsets into `text`."""
+    """The paragraphs of an article that hold its cited spans; `marks[i]` is the citation's
+    span i, as offsets into `text` ((-1, -1) for a span that is not in the article)."""
 
     text: str
     marks: tuple[tuple[int, int], ...]
@@ -301,14 +314,13 @@ class ChatService:
         return text(language, "error", error=str(err))
 
     def passages(self, assistant: Assistant, citations: Sequence[Citation]) -> dict[int, Passage]:
-        """For each citation, the paragraph of its article holding the quote."""
+        """For each citation, the paragraphs of its article holding its spans."""
         found: dict[int, Passage] = {}
         searcher = assistant.searcher
         for citation in citations:
             start, _, body = searcher.context(citation.article_id, 0, radius=10**6)
-            spans = [(citation.start, citation.end)] + [(s, e) for s, e, _ in citation.more_quotes]
-            spans = [(s - start, e - start) for s, e in spans]
-            found[citation.n] = paragraph_around(body, spans)
+            found[citation.n] = paragraph_around(body, [(span.start - start, span.end - start)
+                                                        for span in citation.spans])
         return found
 
 
@@ -326,28 +338,53 @@ def parse_day(value: str | None, language: str, next_day: bool = False) -> datet
     return parsed
 
 
+GAP = "\n…\n"
+"""Shown between two cited paragraphs that are not next to each other."""
+
+
 def paragraph_around(body: str, spans: Sequence[tuple[int, int]]) -> Passage:
-    """The paragraph (between blank-line or line breaks) holding the first span, with the
-    spans that fall inside it."""
-    first_start, first_end = spans[0]
-    if not 0 <= first_start <= first_end <= len(body):
-        return Passage(body, ())
-    left = body.rfind("\n", 0, first_start) + 1
-    right = body.find("\n", first_end)
-    right = len(body) if right == -1 else right
-    marks = tuple((s - left, e - left) for s, e in spans if left <= s <= e <= right)
-    return Passage(body[left:right], marks)
+    """The paragraphs (between line breaks) holding the spans, in article order, joined by
+    GAP where paragraphs are left out, with every span marked."""
+    inside = [0 <= s <= e <= len(body) for s, e in spans]
+    ranges = []
+    for (start, end), ok in zip(spans, inside):
+        if ok:
+            right = body.find("\n", end)
+            ranges.append((body.rfind("\n", 0, start) + 1, len(body) if right == -1 else right))
+    if not ranges:
+        return Passage(body, tuple((-1, -1) for _ in spans))
+    merged: list[list[int]] = []
+    for left, right in sorted(ranges):
+        if merged and left <= merged[-1][1] + 1:  # overlapping, or the very next paragraph
+            merged[-1][1] = max(merged[-1][1], right)
+        else:
+            merged.append([left, right])
+    pieces: list[str] = []
+    offsets: list[int] = []
+    at = 0
+    for left, right in merged:
+        if pieces:
+            at += len(GAP)
+        offsets.append(at - left)  # body offset -> text offset, inside this range
+        pieces.append(body[left:right])
+        at += right - left
+    marks = []
+    for (start, end), ok in zip(spans, inside):
+        shift = next((o for (left, right), o in zip(merged, offsets) if left <= start <= right), None) if ok else None
+        marks.append((-1, -1) if shift is None else (start + shift, end + shift))
+    return Passage(GAP.join(pieces), tuple(marks))
 
 
 # ------------------------------------------------------------ the sources panel
 
-def _highlight(passage: Passage) -> str:
+def _highlight(passage: Passage, mark_id: str) -> str:
+    """`passage` escaped, each span a `<mark id="MARK_ID-i">` (a marker's link target)."""
     pieces, at = [], 0
-    for start, end in sorted(passage.marks):
-        if start < at:
-            continue
+    for index, (start, end) in sorted(enumerate(passage.marks), key=lambda item: item[1]):
+        if start < at or start < 0:
+            continue  # overlaps the span before it (or is not in the article): that one is marked
         pieces.append(html.escape(passage.text[at:start]))
-        pieces.append(f"<mark>{html.escape(passage.text[start:end])}</mark>")
+        pieces.append(f'<mark id="{mark_id}-{index}">{html.escape(passage.text[start:end])}</mark>')
         at = end
     pieces.append(html.escape(passage.text[at:]))
     return "".join(pieces)
@@ -367,8 +404,10 @@ def citation_html(citation: Citation, passage: Passage | None, turn: int, langua
     url = safe_url(citation.url)
     link = (f' · <a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer nofollow">'
             f"{text(language, 'open_original')}</a>") if url else ""
-    quote = _highlight(passage) if passage else f"<mark>{html.escape(citation.quote)}</mark>"
-    return (f'<div class="rag-source" id="rag-src-{turn}-{citation.n}">'
+    anchor = f"rag-src-{turn}-{citation.n}"
+    quote = _highlight(passage, anchor) if passage else html.escape(GAP).join(
+        f'<mark id="{anchor}-{i}">{html.escape(span.quote)}</mark>' for i, span in enumerate(citation.spans))
+    return (f'<div class="rag-source" id="{anchor}">'
             f'<div class="rag-source-head"><span class="rag-n">[{citation.n}]</span> '
             f"<strong>{html.escape(citation.title)}</strong></div>"
             f'<div class="rag-source-meta">{" · ".join(meta)}{link}</div>'

@@ -25,9 +25,12 @@ CSS = """
 .rag-source-meta { font-size: 0.85em; opacity: 0.8; }
 .rag-quote { white-space: pre-wrap; margin: 0.3em 0; }
 .rag-quote mark { background: #fde68a; color: inherit; padding: 0 0.1em; }
+.rag-quote mark.rag-active { background: #fbbf24; outline: 2px solid var(--color-accent); }
 """
 
-# A click on an answer's [n] opens and highlights its source instead of following the link.
+# A click on an answer's [n] opens its source and highlights the span its sentence rests on
+# (a `#rag-src-T-N-S` link to a <mark>), or the source alone (`#rag-src-T-N`), instead of
+# following the link.
 JS = """
 () => {
   document.addEventListener("click", (event) => {
@@ -35,12 +38,16 @@ JS = """
     if (!link) return;
     event.preventDefault();
     event.stopPropagation();
-    const target = document.getElementById(link.getAttribute("href").slice(1));
+    const id = link.getAttribute("href").slice(1);
+    const target = document.getElementById(id) || document.getElementById(id.replace(/-\\d+$/, ""));
     if (!target) return;
-    const turn = target.closest("details");
+    const source = target.closest(".rag-source") || target;
+    const turn = source.closest("details");
     if (turn) turn.open = true;
-    document.querySelectorAll(".rag-source.rag-active").forEach((el) => el.classList.remove("rag-active"));
-    target.classList.add("rag-active");
+    document.querySelectorAll(".rag-source.rag-active, .rag-quote mark.rag-active")
+      .forEach((el) => el.classList.remove("rag-active"));
+    source.classList.add("rag-active");
+    if (target !== source) target.classList.add("rag-active");
     target.scrollIntoView({ behavior: "smooth", block: "nearest" });
   }, true);
 }

@@ -76,13 +76,32 @@ def test_asking_shows_markers_and_sources_and_a_marker_opens_its_source(page, tm
     assert "ANTARA" in source.locator(".rag-source-meta").inner_text()
     assert source.locator("mark").count() >= 1 and "Koike" in source.locator("mark").first.inner_text()
     assert page.locator("#rag-status").inner_text().count("use:multilingual-v3") == 1
-    markers.first.click()
-    page.wait_for_selector("#rag-src-0-1.rag-active")
+    marks = source.locator("mark")
+    for index in range(marks.count()):  # every cited span is highlighted, each a marker's target
+        assert marks.nth(index).get_attribute("id") == f"rag-src-0-1-{index}"
+    markers.last.click()
+    target = markers.last.get_attribute("href")
+    page.wait_for_selector(f"#rag-src-0-{target.split('-')[3]}.rag-active")
+    page.wait_for_selector(f"{target}.rag-active")  # the marker's own span, not only its source
+    assert page.locator("mark.rag-active").count() == 1
     assert page.url.rstrip("/").endswith(urlparse(page.url).netloc), "the marker did not navigate away"
     shot = tmp_path / "chat.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
     print(f"screenshot: {shot}")
+
+
+def test_each_marker_highlights_the_span_of_its_own_sentence(page) -> None:
+    _ask(page, "Siapa Gubernur Tokyo?")  # two sentences of the seed, both [1]
+    markers = page.locator('#rag-chat a[href^="#rag-src-0-1-"]')
+    assert markers.count() >= 2, "this question is answered with two sentences of one article"
+    targets = [markers.nth(i).get_attribute("href") for i in range(markers.count())]
+    assert len(set(targets)) == len(targets), "each [1] points at its own span"
+    for i, target in enumerate(targets):
+        markers.nth(i).click()
+        page.wait_for_selector(f"{target}.rag-active")
+        assert page.locator("mark.rag-active").count() == 1
+        assert page.locator(target).inner_text() in page.locator("#rag-src-0-1 .rag-quote").inner_text()
 
 
 def test_interface_follows_the_chosen_language(page) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import MAX_QUESTION_CHARS, Answer, Citation
+from rag.answer import MAX_QUESTION_CHARS, Answer, AnswerSentence, Citation, Span
 from rag.errors import ConfigError
 from rag.indexer import build_index
 from rag.settings import Settings
@@ -40,11 +40,16 @@ def test_answer_streams_then_carries_citations_and_passages(service: ChatService
     assert all(r.answer is None for r in replies[:-1])
     answer = last.answer
     assert answer is not None and not answer.refused and answer.citations
+    for sentence in answer.sentences:
+        for n, index in sentence.cites:
+            assert f"(#rag-src-0-{n}-{index})" in last.markdown, "the marker points at its sentence's span"
+    page = sources_html([last.turn], "id")
     for citation in answer.citations:
-        assert f"(#rag-src-0-{citation.n})" in last.markdown
         passage = last.turn.passages[citation.n]
-        start, end = passage.marks[0]
-        assert passage.text[start:end] == citation.quote, "the quote is marked inside its paragraph"
+        assert [passage.text[s:e] for s, e in passage.marks] == [span.quote for span in citation.spans], \
+            "every quoted span is marked in its paragraph"
+        for index, span in enumerate(citation.spans):
+            assert f'<mark id="rag-src-0-{citation.n}-{index}">{html.escape(span.quote)}</mark>' in page
 
 
 def test_an_answer_ready_at_once_goes_out_in_one_update(indexed: Settings) -> None:
@@ -55,7 +60,7 @@ def test_an_answer_ready_at_once_goes_out_in_one_update(indexed: Settings) -> No
 
 def test_markers_link_to_this_turns_sources(service: ChatService) -> None:
     _, last = _final(service, "Siapa Gubernur Tokyo?", turn=3)
-    assert re.search(r"\(#rag-src-3-\d+\)", last.markdown)
+    assert re.search(r"\(#rag-src-3-\d+-\d+\)", last.markdown)
     page = sources_html([last.turn] * 4, "id")
     assert 'id="rag-src-3-1"' in page and page.count("<details") == 4
     assert page.count(" open>") == 1, "only the latest answer's sources start open"
@@ -197,11 +202,32 @@ def test_answer_markdown_links_only_real_markers() -> None:
 
 
 def test_paragraph_around_marks_every_quoted_span() -> None:
-    body = "Judul.\nKalimat satu. Kalimat dua. Kalimat tiga.\nParagraf lain."
-    first, second = body.index("Kalimat satu."), body.index("Kalimat tiga.")
-    passage = paragraph_around(body, [(first, first + 13), (second, second + 13), (0, 6)])
-    assert passage.text == "Kalimat satu. Kalimat dua. Kalimat tiga."
-    assert [passage.text[s:e] for s, e in passage.marks] == ["Kalimat satu.", "Kalimat tiga."]
+    body = "Judul.\nKalimat satu. Kalimat dua. Kalimat tiga.\nParagraf lain.\nParagraf akhir."
+    first, second, last = body.index("Kalimat satu."), body.index("Kalimat tiga."), body.index("Paragraf akhir.")
+    passage = paragraph_around(body, [(first, first + 13), (second, second + 13), (last, last + 15)])
+    assert passage.text == "Kalimat satu. Kalimat dua. Kalimat tiga.\n…\nParagraf akhir.", "a gap between paragraphs"
+    assert [passage.text[s:e] for s, e in passage.marks] == ["Kalimat satu.", "Kalimat tiga.", "Paragraf akhir."]
+    joined = paragraph_around(body, [(first, first + 13), (0, 6)])
+    assert joined.text == "Judul.\nKalimat satu. Kalimat dua. Kalimat tiga.", "next paragraphs stay together"
+    assert [joined.text[s:e] for s, e in joined.marks] == ["Kalimat satu.", "Judul."]
+    assert paragraph_around(body, [(first, first + 13), (500, 510)]).marks[1] == (-1, -1)
+
+
+def test_two_sentences_citing_one_article_each_highlight_their_own_span() -> None:
+    body = "Anies tiba di Tokyo pada Sabtu.\nParagraf lain.\nIa bertemu Gubernur Koike di Balai Kota."
+    one, two = "Anies tiba di Tokyo pada Sabtu.", "Ia bertemu Gubernur Koike di Balai Kota."
+    spans = (Span(one, 0, len(one)), Span(two, body.index(two), len(body)))
+    citation = Citation(1, "a", "Judul", "ANTARA", None, None, None, one, 0, len(one), spans=spans)
+    answer = Answer(f"Menurut artikel: {one} [1] {two} [1]", [citation],
+                    sentences=[AnswerSentence(one, ((1, 0),)), AnswerSentence(two, ((1, 1),))])
+    shown = answer_markdown(answer, 2)
+    assert shown.index("(#rag-src-2-1-0)") < shown.index("(#rag-src-2-1-1)"), "the second [1] opens the second span"
+    turn = Turn("q", answer, {1: paragraph_around(body, [(s.start, s.end) for s in spans])})
+    page = sources_html([turn], "id")
+    assert f'<mark id="rag-src-2-1-0">{one}</mark>' not in page, "turn numbers come from the panel's order"
+    assert f'<mark id="rag-src-0-1-0">{one}</mark>' in page and f'<mark id="rag-src-0-1-1">{two}</mark>' in page
+    assert "Paragraf lain" not in page and "…" in page
+    assert "(#rag-src-2-1)" in answer_markdown(answer.text, 2), "while streaming: the source itself"
 
 
 def test_sources_panel_shows_metadata_and_safe_links_only() -> None:
@@ -211,7 +237,7 @@ def test_sources_panel_shows_metadata_and_safe_links_only() -> None:
 
     page = sources_html([cite("https://antaranews.com/a")], "en")
     assert 'href="https://antaranews.com/a"' in page and "ANTARA · 2022-08-13 · by Sri" in page
-    assert "<mark>kutipan</mark> ini" in page
+    assert '<mark id="rag-src-0-1-0">kutipan</mark> ini' in page
     assert "href" not in sources_html([cite("javascript:alert(1)")], "en")
     assert safe_url("data:text/html,x") is None and safe_url(" http://x.test/a ") == "http://x.test/a"
     assert "appear here" in sources_html([], "en")

@@ -49,6 +49,10 @@ def test_ask_endpoint_returns_the_answer_as_data(client, indexed: Settings) -> N
         assert f"[{citation['n']}]" in data["answer"]
         assert bodies[citation["article_id"]][citation["start"]:citation["end"]] == citation["quote"]
     assert data["citations"][0]["source"] == "ANTARA"
+    for sentence in data["sentences"]:  # each sentence with its own span, as in `rag ask --json`
+        for cite in sentence["citations"]:
+            assert sentence["text"] in cite["quote"]
+            assert bodies[data["citations"][cite["n"] - 1]["article_id"]][cite["start"]:cite["end"]] == cite["quote"]
 
 
 def test_chat_endpoint_streams_and_fills_the_sources_panel(client) -> None:
@@ -59,8 +63,8 @@ def test_chat_endpoint_streams_and_fills_the_sources_panel(client) -> None:
     assert cleared == ""
     assert [m["role"] for m in messages] == ["user", "assistant"]
     reply = messages[-1]["content"][0]["text"]
-    assert "(#rag-src-0-1)" in reply
-    assert 'id="rag-src-0-1"' in sources and "<mark>" in sources
+    assert "(#rag-src-0-1-0)" in reply, "the first marker points at the first span of source 1"
+    assert 'id="rag-src-0-1"' in sources and '<mark id="rag-src-0-1-0">' in sources
     assert data["citations"][0]["n"] == 1
     partial = outputs[1][1][-1]["content"][0]["text"]
     assert len(partial) < len(reply), "earlier updates hold part of the text"
