@@ -51,8 +51,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "sources": "Sumber",
         "no_sources": "Sumber jawaban akan tampil di sini.",
         "open_original": "buka artikel asli",
-        "status": "{articles} artikel, {chunks} potongan · embedder {embedder} · jawaban: {llm} · diindeks {built}",
-        "fallback": "⚠️ Model embedding {requested} tidak tersedia secara offline; indeks memakai cadangan {embedder}, "
+        "status": "{articles}, {chunks} · model embedding {embedder} · jawaban: {llm} · diindeks {built}",
+        "n_articles": "{n} artikel",
+        "n_chunks": "{n} potongan",
+        "api": "Pakai lewat API",
+        "fallback": "⚠️ Model embedding {requested} tidak tersedia secara luring; indeks memakai cadangan {embedder}, "
                     "sehingga pencarian makna lebih lemah.",
         "no_index": "Belum ada indeks di {where}. Bangun dengan `rag index` (artikel dari `seeds/`), "
                     "lalu ajukan pertanyaan lagi.",
@@ -81,7 +84,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "sources": "Sources",
         "no_sources": "The sources of an answer appear here.",
         "open_original": "open the original",
-        "status": "{articles} articles, {chunks} chunks · embedder {embedder} · answers: {llm} · indexed {built}",
+        "status": "{articles}, {chunks} · embedder {embedder} · answers: {llm} · indexed {built}",
+        "n_articles": "{n} article|{n} articles",
+        "n_chunks": "{n} chunk|{n} chunks",
+        "api": "Use via API",
         "fallback": "⚠️ The embedding model {requested} is not available offline; the index uses the fallback "
                     "{embedder}, so meaning-based search is weaker.",
         "no_index": "There is no index in {where} yet. Build it with `rag index` (articles from `seeds/`), "
@@ -95,12 +101,13 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-EXAMPLES = (
-    "Apa yang dibahas Anies dengan Gubernur Tokyo?",
-    "Kapan Anies pertama kali bertemu Gubernur Koike?",
-    "What did Anies Baswedan discuss in Tokyo?",
-    "Who did the Jakarta governor meet in Japan?",
-)
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "id": ("Apa yang dibahas Anies dengan Gubernur Tokyo?", "Kapan Anies pertama kali bertemu Gubernur Koike?",
+           "Siapa yang ditemui Anies di Tokyo?"),
+    "en": ("What did Anies Baswedan discuss in Tokyo?", "Who did the Jakarta governor meet in Japan?",
+           "When did Anies first meet Governor Koike?"),
+}
+"""Example questions shown in each interface language (each can be asked in the other too)."""
 
 
 def interface_language(choice: str, question: str = "") -> str:
@@ -113,6 +120,14 @@ def interface_language(choice: str, question: str = "") -> str:
 
 def text(language: str, key: str, **values: Any) -> str:
     return TEXTS[language if language in TEXTS else "id"][key].format(**values)
+
+
+def counted(language: str, key: str, n: int) -> str:
+    """"1 article", "2 articles", "3.463 artikel": TEXTS[key] is "singular|plural" (one form
+    in Indonesian), the number grouped as the language writes it."""
+    forms = TEXTS[language if language in TEXTS else "id"][key].split("|")
+    number = f"{n:,}".replace(",", "." if language == "id" else ",")
+    return (forms[0] if n == 1 or len(forms) == 1 else forms[1]).format(n=number)
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
@@ -177,12 +192,16 @@ class Status:
     requested: str | None
     fallback_reason: str | None
     llm: str
+    """The answer mode, in English ("extractive (offline, no LLM)", "Ollama llama3.2 at ...")."""
     built_at: str
+    llm_labels: dict[str, str] = field(default_factory=dict)
+    """The answer mode in each interface language (`llm` where missing)."""
 
     def markdown(self, language: str) -> str:
         built = self.built_at.replace("T", " ")[:16]
-        line = text(language, "status", articles=self.articles, chunks=self.chunks, embedder=f"`{self.embedder}`",
-                    llm=self.llm, built=built)
+        line = text(language, "status", articles=counted(language, "n_articles", self.articles),
+                    chunks=counted(language, "n_chunks", self.chunks), embedder=f"`{self.embedder}`",
+                    llm=self.llm_labels.get(language, self.llm), built=built)
         if self.fallback_reason:
             line += "\n\n" + text(language, "fallback", requested=f"`{self.requested}`", embedder=f"`{self.embedder}`")
         return line
@@ -248,11 +267,12 @@ class ChatService:
         except RagError:
             return None
         manifest = searcher.manifest
-        llm = describe(self.settings.llm, openai_base_url=self.settings.openai_base_url,
-                       ollama_base_url=self.settings.ollama_url)
+        labels = {language: describe(self.settings.llm, openai_base_url=self.settings.openai_base_url,
+                                     ollama_base_url=self.settings.ollama_url, language=language)
+                  for language in TEXTS}
         return Status(articles=manifest.articles, chunks=manifest.chunks, embedder=manifest.embedder["id"],
                       requested=manifest.embedder.get("requested"), fallback_reason=manifest.embedder.get("fallback_reason"),
-                      llm=llm, built_at=manifest.built_at)
+                      llm=labels["en"], built_at=manifest.built_at, llm_labels=labels)
 
     def status_markdown(self, language: str) -> str:
         status = self.status()
@@ -260,6 +280,28 @@ class ChatService:
             return text(language, "no_index", where=self._where())
         line = status.markdown(language)
         return f"{line} · Chroma {self._where()}" if self.settings.chroma_url else line
+
+    def serving_line(self, url: str) -> str:
+        """The console line of `rag serve` (in place of Gradio's own): where the UI listens,
+        on which index, with which embedder and answer mode. Reads the manifest only."""
+        from .llm import describe
+        from .store import open_index
+
+        answers = describe(self.settings.llm, openai_base_url=self.settings.openai_base_url,
+                           ollama_base_url=self.settings.ollama_url)
+        where = self._where().replace("`", "")
+        try:
+            index = open_index(self.settings)
+            live = index.live()
+            manifest = index.read_manifest(live) if live is not None else None
+        except RagError:
+            manifest = None
+        if manifest is None:
+            return f"rag: chat UI on {url} · no index in {where} yet (build it with `rag index`) · answers: {answers}"
+        fallback = " (offline fallback)" if manifest.embedder.get("fallback_reason") else ""
+        return (f"rag: chat UI on {url} · index {where}: {counted('en', 'n_articles', manifest.articles)}, "
+                f"{counted('en', 'n_chunks', manifest.chunks)} · embedder {manifest.embedder['id']}{fallback} · "
+                f"answers: {answers}")
 
     def _where(self) -> str:
         if self.settings.chroma_url:

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import MAX_QUESTION_CHARS, Answer, AnswerSentence, Citation, Span
+from rag.answer import MAX_QUESTION_CHARS, Answer, AnswerSentence, Citation, Span, question_language
 from rag.errors import ConfigError
 from rag.indexer import build_index
 from rag.settings import Settings
-from rag.ui import (EXAMPLES, ChatService, Passage, Turn, answer_markdown, check_exposure, escape_markdown, interface_language,
+from rag.ui import (EXAMPLES, TEXTS, ChatService, Passage, Status, Turn, answer_markdown, check_exposure, counted,
+                    escape_markdown, interface_language,
                     paragraph_around, parse_day, private_paths, safe_url, sources_html)
-from tests.ui_support import HOSTILE_QUESTIONS, index_ui_corpus
+from tests.ui_support import ENGLISH, HOSTILE_QUESTIONS, INDONESIAN, index_ui_corpus, words_of
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,7 @@ def test_follow_up_uses_the_history(service: ChatService) -> None:
     assert "Anies" in follow.answer.query
 
 
-@pytest.mark.parametrize("question", EXAMPLES)
+@pytest.mark.parametrize("question", [q for questions in EXAMPLES.values() for q in questions])
 def test_example_questions_are_answered_from_the_seed(service: ChatService, question: str) -> None:
     _, last = _final(service, question)
     assert not last.answer.refused
@@ -117,6 +118,39 @@ def test_no_index_says_how_to_build_it(tmp_path: Path) -> None:
     reply = list(service.ask("Siapa Gubernur Tokyo?"))[0]
     assert "rag index" in reply.error and str(tmp_path / "nothing") in reply.error
     assert "rag index" in service.status_markdown("en") and service.outlets() == []
+
+
+@pytest.mark.parametrize(("language", "foreign"), [("en", INDONESIAN), ("id", ENGLISH)])
+def test_every_fixed_string_is_in_the_interface_language(language: str, foreign: set[str]) -> None:
+    from rag.llm import describe
+
+    shown = [*TEXTS[language].values(), *(describe(spec, openai_base_url=url, language=language)
+                                          for spec, url in ((None, None), ("ollama:m", None), ("openai:m", None),
+                                                            ("openai:m", "http://x:1/v1"), ("hf:m", None)))]
+    status = Status(1, 1, "hash:64", None, None, describe(None), "2022-08-13T13:56:00",
+                    {lang: describe(None, language=lang) for lang in TEXTS})
+    shown.append(status.markdown(language))
+    for string in shown:
+        assert not words_of(string) & foreign, (string, words_of(string) & foreign)
+    assert all(question_language(q) == language for q in EXAMPLES[language]), "example questions, too"
+
+
+def test_counts_read_right_in_both_languages() -> None:
+    assert [counted("en", "n_articles", n) for n in (0, 1, 2, 3463)] == \
+        ["0 articles", "1 article", "2 articles", "3,463 articles"]
+    assert [counted("id", "n_articles", n) for n in (1, 3463)] == ["1 artikel", "3.463 artikel"]
+    status = Status(1, 1, "hash:64", None, None, "extractive (offline, no LLM)", "2022-08-13T13:56:00")
+    assert status.markdown("en").startswith("1 article, 1 chunk · ")
+    assert status.markdown("id").startswith("1 artikel, 1 potongan · ")
+
+
+def test_serving_line_names_url_index_embedder_and_answer_mode(service: ChatService, tmp_path: Path) -> None:
+    line = service.serving_line("http://127.0.0.1:7860/")
+    assert line.startswith("rag: chat UI on http://127.0.0.1:7860/ · index ")
+    assert f"{service.settings.index_dir}/" in line and "embedder use:multilingual-v3" in line
+    assert "articles, " in line and line.endswith("answers: extractive (offline, no LLM)")
+    empty = ChatService(service.settings.replace(index_dir=tmp_path / "none")).serving_line("http://h:1/")
+    assert "no index in" in empty and "rag index" in empty
 
 
 def test_status_names_counts_embedder_and_answer_mode(service: ChatService, indexed: Settings) -> None:

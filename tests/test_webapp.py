@@ -167,6 +167,27 @@ def test_app_py_starts_and_says_how_to_build_a_missing_index(tmp_path: Path) -> 
         process.terminate()
         output = process.communicate(timeout=30)[0]
     assert "Traceback" not in output, output
+    assert f"rag: chat UI on http://127.0.0.1:{port}/ · no index in " in output and "rag index" in output
+    assert "share=True" not in output and "Running on local URL" not in output, "Gradio's own lines are replaced"
+
+
+@pytest.mark.slow
+def test_rag_serve_prints_one_line_of_its_own(indexed: Settings) -> None:
+    port = free_port()
+    env = {**os.environ, "RAG_INDEX_DIR": str(indexed.index_dir), "RAG_SERVER_PORT": str(port)}
+    process = subprocess.Popen([sys.executable, "-m", "rag", "serve"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_port(port)
+        time.sleep(1)
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    (line,) = [ln for ln in output.splitlines() if ln.startswith("rag: ")]
+    assert line.startswith(f"rag: chat UI on http://127.0.0.1:{port}/ · index {indexed.index_dir}/: ")
+    assert " articles, " in line and " chunks · embedder use:multilingual-v3 · " in line
+    assert line.endswith("answers: extractive (offline, no LLM)")
+    assert "share=True" not in output and "Running on local URL" not in output, output
 
 
 def test_app_refuses_to_listen_publicly_without_login(tmp_path: Path) -> None:
