@@ -40,17 +40,39 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
     index = sub.add_parser("index", help="build or update the index from article files",
-                           description="Index articles (.txt, .md, .jsonl, .html) into a Chroma index. Incremental: "
-                           "only new or changed articles are embedded; articles whose files are gone are removed.")
+                           description="Index articles (.txt, .md, .jsonl, .html) into a Chroma index. The index "
+                           "remembers its sources: a plain `rag index` re-reads all of them (a new index starts from "
+                           "RAG_SOURCES, default seeds/), `--source` adds one, `--forget` drops one. Incremental: only "
+                           "new or changed articles are embedded; an article is removed only when its file is gone "
+                           "from a source that was read. A source that is missing or unreadable is an error and keeps "
+                           "its articles. A run that would remove more than half of the articles (or over 100) asks "
+                           "first.",
+                           epilog="exit status: 0 done, 3 another `rag index` is running, 4 --strict and an input "
+                           "was skipped (nothing changed), 5 a source could not be read (its articles kept, the "
+                           "others updated), 6 confirmation needed (nothing changed)")
     index.add_argument("--source", action="append", type=Path, metavar="PATH",
-                       help="article folder or file (repeatable; default: RAG_SOURCES or seeds/)")
+                       help="add an article folder or file to the index's sources and index it (repeatable)")
+    index.add_argument("--forget", action="append", type=Path, metavar="PATH",
+                       help="drop a source and the articles indexed from it (repeatable)")
     index.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
     index.add_argument("--rebuild", action="store_true",
-                       help="build a fresh index beside the old one and swap it in atomically")
-    index.add_argument("--strict", action="store_true", help="exit with status 4 when any input was skipped")
+                       help="re-embed every article into a fresh index, swapped in atomically")
+    index.add_argument("--dry-run", action="store_true",
+                       help="print what would be added, updated and removed per source; change nothing")
+    index.add_argument("-y", "--yes", action="store_true",
+                       help="go on without asking when the run removes more than half of the articles (or over 100)")
+    index.add_argument("--strict", action="store_true",
+                       help="change nothing and exit with status 4 when any input would be skipped")
     index.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
     index.add_argument("--no-progress", action="store_true", help="no progress bar")
     index.set_defaults(func=cmd_index)
+
+    sources = sub.add_parser("sources", help="list the index's sources with their article counts",
+                             description="The folders and files the index is built from (`rag index` re-reads them "
+                             "all), with how many articles each holds in the index and whether it is there now.")
+    sources.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
+    sources.add_argument("--json", action="store_true", help="print the list as JSON")
+    sources.set_defaults(func=cmd_sources)
 
     search = sub.add_parser("search", help="search the index",
                             description="Find the articles that best match QUERY (hybrid lexical + dense search). "
@@ -134,30 +156,89 @@ def _filters(args: argparse.Namespace):
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    from .errors import InputsSkipped, NeedsConfirmation, SourceError
     from .indexer import build_index
 
-    settings = Settings.from_env(index_dir=args.index_dir, sources=tuple(args.source) if args.source else None)
-    summary = build_index(settings, rebuild=args.rebuild, progress=not args.no_progress and not args.json)
-    if args.json:
+    settings = Settings.from_env(index_dir=args.index_dir)
+    interactive = sys.stdin.isatty() and sys.stderr.isatty() and not args.json
+    try:
+        summary = build_index(settings, rebuild=args.rebuild, add_sources=args.source or (), forget=args.forget or (),
+                              dry_run=args.dry_run, strict=args.strict, yes=args.yes,
+                              ask=_ask_removal if interactive else None,
+                              progress=not args.no_progress and not args.json)
+    except (SourceError, InputsSkipped) as err:
+        if err.summary is not None:
+            _report(err.summary, args.json)
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    except NeedsConfirmation as err:
+        if args.json and err.plan is not None:
+            print(json.dumps({"needs_confirmation": True, "sources": [s.to_json() for s in err.plan.sources]},
+                             ensure_ascii=False))
+        elif err.plan is not None:
+            for line in err.plan.describe():
+                print(f"  {line}", file=sys.stderr)
+        print(f"error: {err}", file=sys.stderr)
+        return err.exit_code
+    _report(summary, args.json)
+    return 0
+
+
+def _ask_removal(plan) -> bool:
+    """Ask on the terminal before a run removes many articles."""
+    print("This run would change the index like this:", file=sys.stderr)
+    for line in plan.describe():
+        print(f"  {line}", file=sys.stderr)
+    try:
+        reply = input(f"Remove {len(plan.removed)} of the {plan.stored_count} articles? [y/N] ")
+    except EOFError:
+        return False
+    return reply.strip().lower() in ("y", "yes")
+
+
+def _report(summary, as_json: bool) -> None:
+    if as_json:
         print(json.dumps(summary.to_json(), ensure_ascii=False))
     else:
         _print_summary(summary)
-    if args.strict and summary.skipped_files:
-        print(f"error: {len(summary.skipped_files)} input(s) skipped (--strict)", file=sys.stderr)
-        return 4
-    return 0
 
 
 def _print_summary(summary) -> None:
     out = sys.stderr
-    print(f"indexed into {summary.index_dir}/ in {summary.seconds:.1f}s with {summary.embedder}", file=out)
+    if summary.dry_run:
+        print(f"plan for {summary.index_dir}/ (dry run: nothing was written)", file=out)
+    else:
+        print(f"indexed into {summary.index_dir}/ in {summary.seconds:.1f}s with {summary.embedder or 'no embedder'}",
+              file=out)
     if summary.fallback_reason:
         print(f"  note: offline fallback embedder in use ({summary.fallback_reason})", file=out)
+    for source in summary.sources:
+        print(f"  {source.line()}", file=out)
     print(f"  articles: {summary.added} added, {summary.updated} updated, {summary.removed} removed, "
-          f"{summary.unchanged} unchanged, {len(summary.skipped_files)} skipped", file=out)
-    print(f"  chunks: {summary.chunks} in the index, {summary.embedded} embedded now", file=out)
+          f"{summary.unchanged} unchanged, {summary.kept} kept, {len(summary.skipped_files)} skipped", file=out)
+    if not summary.dry_run:
+        print(f"  chunks: {summary.chunks} in the index, {summary.embedded} embedded now", file=out)
+    if summary.freed_generations:
+        size = f" ({summary.freed_bytes / 1024 / 1024:.1f} MB)" if summary.freed_bytes else ""
+        print(f"  cleaned up {summary.freed_generations} old generation(s){size}", file=out)
     for skipped in summary.skipped_files:
         print(f"  skipped {skipped.path}: {skipped.reason}", file=out)
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from .indexer import index_sources
+
+    rows = index_sources(Settings.from_env(index_dir=args.index_dir))
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        state = "" if row["exists"] else "  (missing now)"
+        label = "" if row["recorded"] else "  (not a recorded source: `rag index --forget` it or add it with --source)"
+        print(f"{row['shown']}  {row['articles']} article{'' if row['articles'] == 1 else 's'}{state}{label}")
+    if not rows:
+        print("no sources recorded")
+    return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:

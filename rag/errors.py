@@ -7,12 +7,17 @@
     ├── IndexNotFound      no index yet: run `rag index`
     ├── IndexMismatch      the index was built differently: run `rag index --rebuild`
     ├── IndexLocked        another `rag index` is writing
+    ├── InputsSkipped      --strict and an input was skipped: nothing was written
+    ├── SourceError        a source of the index cannot be read or named (its articles are kept)
+    ├── NeedsConfirmation  the run would remove many articles: nothing was written
     └── BadArticle         one input could not be read as an article (skipped, never fatal)
 
 The CLI turns these into an exit code and one line on stderr; the chat UI into a message.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class RagError(Exception):
@@ -49,6 +54,37 @@ class IndexMismatch(RagError):
 
 class IndexLocked(RagError):
     exit_code = 3
+
+
+class InputsSkipped(RagError):
+    """`--strict` and an input was skipped: raised before anything is written."""
+
+    exit_code = 4
+
+    def __init__(self, message: str, summary: Any = None) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+class SourceError(RagError):
+    """`summary`, when set, is the run's summary: the other sources were updated."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, summary: Any = None) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
+class NeedsConfirmation(RagError):
+    """Raised before anything is written; `plan` says what the run would have done."""
+
+    exit_code = 6
+
+    def __init__(self, message: str, plan: Any = None) -> None:
+        super().__init__(message)
+        self.plan = plan
+        """The `sources.Plan` of the run that was not made."""
 
 
 class BadArticle(RagError):

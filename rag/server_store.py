@@ -152,19 +152,21 @@ class ServerIndex:
         names = [c.name if hasattr(c, "name") else str(c) for c in self._client.list_collections()]
         return [n[len(start):] for n in names if n.startswith(f"{start}gen-")]
 
-    def remove_unfinished(self) -> None:
-        """Drop generations neither live nor kept for readers (the caller holds the lease)."""
-        self.collect_garbage(keep_previous=self._pointer().get("previous") or None)
-
-    def collect_garbage(self, keep_previous: str | None) -> None:
-        keep = (self.live(), keep_previous)
+    def collect_garbage(self) -> tuple[int, int]:
+        """Drop generations neither live nor kept for readers (the caller holds the lease).
+        Returns (generations dropped, 0): the server does not say how many bytes they held."""
+        pointer = self._pointer()
+        keep = (pointer.get("generation") or None, pointer.get("previous") or None)
+        removed = 0
         for generation in self._generations():
             if generation not in keep:
                 self._drop(generation)
+                removed += 1
         # the records of a generation whose writer died between writing them and the collection
         for meta in self._meta.get(where={"kind": "manifest"}, include=["metadatas"])["metadatas"]:
             if meta["generation"] not in keep:
                 self._meta.delete(where={"generation": meta["generation"]})
+        return removed, 0
 
     # -- bookkeeping -------------------------------------------------------------------
 

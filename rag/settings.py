@@ -73,6 +73,10 @@ class Settings:
     """RAG_QUEUE_SIZE: questions that may wait in the chat UI's queue; more get a "busy" message."""
     concurrency: int = 2
     """RAG_CONCURRENCY: questions the chat UI answers at the same time."""
+    upload_dir: Path = Path("seeds/uploads")
+    """RAG_UPLOAD_DIR: where articles added from the chat UI are saved (and indexed from)."""
+    uploads: bool = True
+    """RAG_UPLOADS: `0` turns off adding articles from the chat UI (it is off anyway beyond loopback without RAG_AUTH)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -107,6 +111,10 @@ class Settings:
                     values[name] = kind(env[var])
                 except ValueError:
                     raise ConfigError(f"{var}={env[var]!r} is not a number") from None
+        if env.get("RAG_UPLOAD_DIR"):
+            values["upload_dir"] = Path(env["RAG_UPLOAD_DIR"])
+        if env.get("RAG_UPLOADS"):
+            values["uploads"] = env["RAG_UPLOADS"].strip().lower() not in ("0", "false", "no", "off")
         if env.get("RAG_ALLOW_PUBLIC"):
             values["allow_public"] = env["RAG_ALLOW_PUBLIC"].strip().lower() in ("1", "true", "yes")
         if env.get("RAG_CHROMA_HEADERS"):

@@ -4,6 +4,7 @@ Layout of an index directory:
 
     index/
       CURRENT              name of the live generation (replaced atomically)
+      PREVIOUS             the generation live before it, kept for readers still on it
       .lock                held by the one writer (`rag index`)
       gen-<time>-<id>/     a generation: Chroma's files, manifest.json, articles.json
       gen-...-<id>.tmp/    a generation being written (removed if its writer died)
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 2
 COLLECTION = "chunks"
 CURRENT = "CURRENT"
+PREVIOUS = "PREVIOUS"
 MANIFEST = "manifest.json"
 ARTICLES = "articles.json"
 
@@ -158,8 +160,7 @@ class Index(Protocol):
     def discard(self, generation: Any) -> None: ...
     def new_generation(self, copy_of: Any) -> Any: ...
     def publish(self, tmp: Any) -> Any: ...
-    def remove_unfinished(self) -> None: ...
-    def collect_garbage(self, keep_previous: Any) -> None: ...
+    def collect_garbage(self) -> tuple[int, int]: ...
 
 
 class IndexDir:
@@ -195,8 +196,8 @@ class IndexDir:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-                raise IndexLocked(f"another `rag index` (pid {holder}) is writing {self.path}/; wait for it to finish") from None
+                raise IndexLocked(f"another `rag index` (pid {_lock_holder(fd)}) is writing {self.path}/; "
+                                  "wait for it to finish") from None
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
             yield
@@ -253,31 +254,36 @@ class IndexDir:
         final = tmp.with_name(tmp.name.removesuffix(".tmp"))
         _fsync_tree(tmp)
         os.rename(tmp, final)
-        pointer = self.path / f".{CURRENT}.{uuid.uuid4().hex[:6]}"
-        with open(pointer, "w") as f:
-            f.write(final.name + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(pointer, self.path / CURRENT)
-        _fsync_dir(self.path)
+        previous = self.live()
+        if previous is not None:
+            _write_atomically(self.path / PREVIOUS, previous.name)
+        _write_atomically(self.path / CURRENT, final.name)
         return final
 
-    def remove_unfinished(self) -> None:
-        """Remove generations whose writer died before publishing (the caller holds the lock)."""
-        for child in self.path.glob("gen-*.tmp"):
-            shutil.rmtree(child, ignore_errors=True)
-
-    def collect_garbage(self, keep_previous: Path | None) -> None:
-        """Remove unfinished and superseded generations (the writer holds the lock).
+    def collect_garbage(self) -> tuple[int, int]:
+        """Remove every generation that is neither live nor the previous one (unfinished
+        ones whose writer died, superseded ones left by a kill after a switch); the
+        writer holds the lock. Returns (generations removed, bytes freed).
 
         The previous live generation is kept, so a reader that opened it just before
         the switch can finish its query."""
-        live = self.live()
+        if not self.path.is_dir():
+            return 0, 0
+        keep = {self.live()}
+        try:
+            keep.add(self.path / (self.path / PREVIOUS).read_text().strip())
+        except FileNotFoundError:
+            pass
+        removed = freed = 0
         for child in self.path.iterdir():
-            if child.is_dir() and child.name.startswith("gen-") and child not in (live, keep_previous):
+            if child.is_dir() and child.name.startswith("gen-") and child not in keep:
+                freed += _tree_size(child)
                 shutil.rmtree(child, ignore_errors=True)
-        for child in self.path.glob(f".{CURRENT}.*"):
-            child.unlink(missing_ok=True)
+                removed += 1
+        for pattern in (".*.tmp-pointer", f".{CURRENT}.*"):
+            for child in self.path.glob(pattern):
+                child.unlink(missing_ok=True)
+        return removed, freed
 
 
 def open_index(settings: Settings) -> Index:
@@ -297,6 +303,38 @@ def write_metadata(path: Path, manifest: Manifest, articles: dict[str, dict[str,
 
 def read_articles(path: Path) -> dict[str, dict[str, Any]]:
     return json.loads((path / ARTICLES).read_text())
+
+
+def _write_atomically(path: Path, line: str) -> None:
+    """Replace the one-line file `path` in one step, durably."""
+    pointer = path.with_name(f".{path.name}.{uuid.uuid4().hex[:6]}.tmp-pointer")
+    with open(pointer, "w") as f:
+        f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(pointer, path)
+    _fsync_dir(path.parent)
+
+
+def _lock_holder(fd: int) -> str:
+    """The pid the lock holder wrote; it writes it just after taking the lock, so wait a moment."""
+    for _ in range(20):
+        holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+        if holder:
+            return holder
+        time.sleep(0.05)
+    return "unknown"
+
+
+def _tree_size(root: Path) -> int:
+    total = 0
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            try:
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+            except OSError:
+                pass
+    return total
 
 
 def _fsync_tree(root: Path) -> None:

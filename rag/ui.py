@@ -259,6 +259,13 @@ class ChatService:
             assert self._assistant is not None
             return self._assistant
 
+    def embedder(self) -> Any:
+        """The open index's embedder (None without an index), for indexing uploads."""
+        try:
+            return self.assistant().searcher.embedder
+        except RagError:
+            return None
+
     def status(self) -> Status | None:
         from .llm import describe
 
@@ -506,5 +513,5 @@ def login(settings: Settings) -> tuple[str, str] | None:
 
 def private_paths(settings: Settings) -> list[str]:
     """What the app must never serve, even if a file route asks for it."""
-    paths = [settings.index_dir, *settings.sources, Path(".env"), Path(".git")]
+    paths = [settings.index_dir, *settings.sources, settings.upload_dir, Path(".env"), Path(".git")]
     return [str(Path(p).resolve()) for p in paths]

@@ -5,6 +5,7 @@ Named API endpoints, for `gradio_client` and scripts:
   /ask    question, since, until, outlet -> the answer as data (see `Answer.to_json`)
   /chat   the chat box's own streaming endpoint
   /status the index status line
+  /add_articles  files, language -> what was added and skipped (streams progress)
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .errors import IndexLocked
 from .settings import Settings
 from .ui import (EXAMPLES, ChatService, Turn, check_exposure, interface_language, login, private_paths,
                  sources_html, text)
+from .uploads import Uploader, job_markdown, message
 
 CSS = """
 #rag-status { font-size: 0.9em; opacity: 0.85; }
@@ -71,6 +74,7 @@ def build_app(service: ChatService) -> Any:
     import gradio as gr
 
     lang0 = "id"
+    uploader = Uploader(service.settings, embedder=service.embedder)
     with gr.Blocks(title=f"rag: {text(lang0, 'title')}", analytics_enabled=False) as demo:
         turns = gr.State([])
         header = gr.Markdown(_header(lang0))
@@ -94,6 +98,14 @@ def build_app(service: ChatService) -> Any:
                                        elem_id="rag-until")
                     outlet = gr.Dropdown(choices=[(text(lang0, "all_outlets"), "")], value="",
                                          label=text(lang0, "outlet"), elem_id="rag-outlet")
+                with gr.Accordion(message(lang0, "label"), open=False, visible=uploader.allowed,
+                                  elem_id="rag-upload") as upload_box:
+                    # No `file_types`: Gradio would refuse a whole upload for one wrong file; our own
+                    # check (uploads.py) skips that file with its reason and keeps the others.
+                    upload_files = gr.File(label=message(lang0, "files"), file_count="multiple",
+                                           elem_id="rag-upload-files")
+                    upload_button = gr.Button(message(lang0, "button"), elem_id="rag-upload-button")
+                    upload_status = gr.Markdown(_upload_hint(service, lang0), elem_id="rag-upload-status")
                 language = gr.Radio(_language_choices(lang0), value="auto", label=text(lang0, "language"),
                                     elem_id="rag-language")
         footer = gr.Markdown(_footer(lang0), elem_id="rag-footer")
@@ -116,6 +128,7 @@ def build_app(service: ChatService) -> Any:
 
         chat_inputs = [question, chatbot, turns, since, until, outlet, language]
         chat_outputs = [question, chatbot, sources, turns, answer_data]
+
         def relabel(choice: str, done: list[Turn]):
             """Every fixed string in the chosen language; with "auto", the last question's."""
             lang = interface_language(choice, done[-1].question if done else "")
@@ -127,14 +140,20 @@ def build_app(service: ChatService) -> Any:
                     gr.update(label=text(lang, "until"), placeholder=text(lang, "date_hint")),
                     _outlet_choices(service, lang, label=True),
                     gr.update(label=text(lang, "language"), choices=_language_choices(lang)), _footer(lang),
-                    sources_html(done, lang))
+                    sources_html(done, lang), gr.update(label=message(lang, "label")),
+                    gr.update(label=message(lang, "files")), gr.update(value=message(lang, "button")),
+                    _upload_hint(service, lang))
 
         relabelled = [header, status, question, send, new_chat, examples.dataset, filters, since, until, outlet,
-                      language, footer, sources]
+                      language, footer, sources, upload_box, upload_files, upload_button, upload_status]
+        def relabel_after_question(choice: str, done: list[Turn]):
+            """With "auto" the interface follows the question just asked; an upload's report stays."""
+            return (*relabel(choice, done)[:-1], gr.skip())
+
         question.submit(respond, chat_inputs, chat_outputs, api_name="chat").then(
-            relabel, [language, turns], relabelled, api_visibility="private")
+            relabel_after_question, [language, turns], relabelled, api_visibility="private")
         send.click(respond, chat_inputs, chat_outputs, api_visibility="private").then(
-            relabel, [language, turns], relabelled, api_visibility="private")
+            relabel_after_question, [language, turns], relabelled, api_visibility="private")
         new_chat.click(lambda lang: ([], [], sources_html([], interface_language(lang)), ""), [language],
                        [chatbot, turns, sources, question], api_visibility="private")
         chatbot.clear(lambda lang: ([], sources_html([], interface_language(lang))), [language], [turns, sources],
@@ -147,6 +166,33 @@ def build_app(service: ChatService) -> Any:
         demo.load(lambda choice: (service.status_markdown(interface_language(choice)),
                                   _outlet_choices(service, interface_language(choice))),
                   [language], [status, outlet], api_visibility="private")
+
+        def add_articles(files: list[str] | None, language_: str = "auto"):
+            """Add article files to the index: saved into RAG_UPLOAD_DIR and indexed; streams
+            progress, ends with what was added and what was skipped (with reasons)."""
+            lang = interface_language(language_)
+            if not uploader.allowed:
+                yield message(lang, "off")
+                return
+            if not files:
+                yield message(lang, "none")
+                return
+            yield message(lang, "saving", files=message(lang, "file_count", n=len(files)))
+            try:
+                job = uploader.start(files)
+            except IndexLocked:
+                yield message(lang, "busy")
+                return
+            while not job.finished.wait(0.5):
+                yield job_markdown(job, lang)
+            status = service.status()
+            yield job_markdown(job, lang, status.articles if status else None)
+
+        upload_button.click(add_articles, [upload_files, language], [upload_status], api_name="add_articles",
+                            concurrency_limit=1).then(
+            lambda choice: (service.status_markdown(interface_language(choice)),
+                            _outlet_choices(service, interface_language(choice)), None),
+            [language], [status, outlet, upload_files], api_visibility="private")
 
         def ask(question: str, since: str = "", until: str = "", outlet: str = "") -> dict:
             """Answer one question from the indexed articles: {"answer", "citations", "refused", ...},
@@ -174,6 +220,10 @@ def _language_choices(lang: str) -> list[tuple[str, str]]:
 
 def _footer(lang: str) -> str:
     return f"[{text(lang, 'api')}](?view=api)"
+
+
+def _upload_hint(service: ChatService, lang: str) -> str:
+    return message(lang, "hint", folder=f"`{service.settings.upload_dir}/`", limit=service.settings.max_file_mb)
 
 
 def _header(lang: str) -> str:

@@ -159,3 +159,20 @@ def test_hostile_articles_render_as_text_and_load_nothing(page, tmp_path: Path) 
     assert page.locator("a[href^='javascript:']").count() == 0
     assert page.dialogs == [] and page.outside_requests == []
     page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)
+
+
+def test_adding_an_article_from_the_page(page, tmp_path: Path) -> None:
+    from tests.test_uploads import UPLOADED
+
+    article = tmp_path / "seruni.txt"
+    article.write_text(UPLOADED)
+    page.locator("#rag-upload").get_by_text("Tambah artikel").click()
+    page.set_input_files("#rag-upload-files input[type=file]", str(article))
+    page.wait_for_selector("#rag-upload-files :text('seruni.txt')")
+    page.click("#rag-upload-button")
+    page.wait_for_function("() => document.querySelector('#rag-upload-status').innerText.includes('Selesai')",
+                           timeout=120_000)
+    assert "1 artikel ditambahkan" in page.locator("#rag-upload-status").inner_text()
+    page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
+    _ask(page, "Berapa harga tiket jembatan kaca Seruni Point?")
+    assert "Seruni Point" in page.locator("#rag-src-0-1").inner_text()

@@ -37,7 +37,7 @@ def test_index_json_summary_and_search_json(tmp_path: Path, articles_dir: Path) 
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert set(summary) >= {"articles", "chunks", "embedded", "skipped_files", "seconds", "embedder"}
-    assert set(summary["articles"]) == {"added", "updated", "removed", "unchanged", "skipped"}
+    assert set(summary["articles"]) == {"added", "updated", "removed", "unchanged", "kept", "skipped"}
     assert summary["articles"]["added"] == 4  # the seed + cp1252, utf16, invalid_utf8
     assert summary["articles"]["skipped"] == len(summary["skipped_files"]) >= 7
     assert all(set(s) == {"path", "reason"} for s in summary["skipped_files"])

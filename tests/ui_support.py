@@ -69,7 +69,8 @@ def write_ui_articles(folder: Path) -> Path:
 def ui_settings(root: Path, **changes: object) -> Settings:
     """Settings for an app on the UI corpus in `root` (indexed with the real offline embedder)."""
     articles = write_ui_articles(root / "articles")
-    settings = Settings(index_dir=root / "index", sources=(articles,), embedding_model="use:multilingual-v3")
+    settings = Settings(index_dir=root / "index", sources=(articles,), embedding_model="use:multilingual-v3",
+                        upload_dir=articles / "uploads")
     return settings.replace(**changes) if changes else settings
 
 
