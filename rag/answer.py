@@ -74,6 +74,7 @@ _CROSS_LINGUAL_ANSWER_TYPES = (
         r"juni|juli|agustus|september|oktober|november|desember|kemarin|lalu|pagi|siang|sore|malam)\b", re.I)),
 )
 MAX_QUESTION_CHARS = 1000
+MAX_CANDIDATES = 30
 
 
 def check_question(question: str | None) -> str:
@@ -86,7 +87,7 @@ def check_question(question: str | None) -> str:
         raise BadQuestion("too_long", f"the question is {len(question)} characters long; "
                           f"the limit is {MAX_QUESTION_CHARS}", length=len(question))
     return question
-MAX_CANDIDATES = 30
+
 
 PHRASES = {
     "id": {
