@@ -11,7 +11,8 @@ def main() -> None:
     from rag.settings import Settings
 
     settings = Settings.from_env()
-    launch(build_app(ChatService(settings)), settings)
+    service = ChatService(settings)
+    launch(build_app(service), settings, service)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .articles import Article
-from .errors import BadArticle, ConfigError, EmbedderError, IndexLocked, IndexMismatch, IndexNotFound, RagError
+from .errors import BadArticle, BadQuestion, ConfigError, EmbedderError, IndexLocked, IndexMismatch, IndexNotFound, RagError
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ _LAZY = {
 }
 
 __all__ = [
-    "Answer", "Assistant", "Citation", "open_assistant", "Article", "BadArticle", "ConfigError", "EmbedderError", "Filters", "Hit", "IndexLocked", "IndexMismatch",
+    "Answer", "Assistant", "Citation", "open_assistant", "Article", "BadArticle", "BadQuestion", "ConfigError", "EmbedderError", "Filters", "Hit", "IndexLocked", "IndexMismatch",
     "IndexNotFound", "IndexSummary", "NewsRetriever", "RagError", "Searcher", "Settings", "build_index", "get_retriever",
 ]
 
@@ -39,3 +39,8 @@ def __getattr__(name: str) -> Any:
 
         return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
     raise AttributeError(f"module 'rag' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    """The public names, the lazily imported ones included (for `dir(rag)` and completion)."""
+    return sorted(set(globals()) | set(__all__))

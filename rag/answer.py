@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from .chunks import sentence_spans
+from .errors import BadQuestion
 from .lexical import analyze, load_stems
 from .search import STEM_CACHE, Filters, Hit, Searcher
 from .settings import Settings
@@ -74,6 +75,19 @@ _CROSS_LINGUAL_ANSWER_TYPES = (
 )
 MAX_QUESTION_CHARS = 1000
 MAX_CANDIDATES = 30
+
+
+def check_question(question: str | None) -> str:
+    """The question without surrounding blanks, or BadQuestion when it cannot be asked.
+    The one check behind `rag ask`, `rag search`, `Assistant.ask`, the chat UI and its API."""
+    question = (question or "").strip()
+    if not question:
+        raise BadQuestion("empty", "the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise BadQuestion("too_long", f"the question is {len(question)} characters long; "
+                          f"the limit is {MAX_QUESTION_CHARS}", length=len(question))
+    return question
+
 
 PHRASES = {
     "id": {
@@ -244,7 +258,19 @@ def _vector(weights: dict[str, float]) -> np.ndarray:
 
 
 @dataclass(frozen=True)
+class Span:
+    """Words of an article an answer sentence rests on: body[start:end] == quote."""
+
+    quote: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
 class Citation:
+    """One cited article, with every span of it that the answer quotes (`spans`, best first).
+    `quote`, `start` and `end` are the first span, for readers of the earlier shape."""
+
     n: int
     article_id: str
     title: str
@@ -256,8 +282,29 @@ class Citation:
     start: int
     end: int
     """Offsets of `quote` in the article body: body[start:end] == quote."""
-    more_quotes: tuple[tuple[int, int, str], ...] = ()
-    """Other cited sentences of the same article, as (start, end, text)."""
+    spans: tuple[Span, ...] = ()
+    """Every quoted span of this article, `spans[0]` being (quote, start, end); filled from
+    them when not given."""
+
+    def __post_init__(self) -> None:
+        if not self.spans:
+            object.__setattr__(self, "spans", (Span(self.quote, self.start, self.end),))
+
+    @classmethod
+    def of(cls, n: int, hit: Hit, spans: Sequence[Span]) -> Citation:
+        first = spans[0]
+        return cls(n=n, article_id=hit.article_id, title=hit.title, source=hit.source, published=hit.published,
+                   url=hit.url, author=hit.author, quote=first.quote, start=first.start, end=first.end,
+                   spans=tuple(spans))
+
+
+@dataclass(frozen=True)
+class AnswerSentence:
+    """One sentence of the answer (without its markers) and what it cites: for each marker,
+    the citation number `n` and the index of the span in that citation's `spans`."""
+
+    text: str
+    cites: tuple[tuple[int, int], ...]
 
 
 @dataclass
@@ -269,11 +316,24 @@ class Answer:
     notice: str | None = None
     query: str = ""
     """What was searched (the question, or its follow-up rewrite)."""
+    sentences: list[AnswerSentence] = field(default_factory=list)
+    """The cited sentences of `text`, in order, each with the span(s) it rests on."""
+
+    def span(self, n: int, index: int) -> Span:
+        """The span `index` of citation `n`."""
+        return next(c for c in self.citations if c.n == n).spans[index]
 
     def to_json(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["answer"] = data.pop("text")
-        return data
+        """The answer as data (`rag ask --json`, the UI's /ask): `citations` each with `spans`
+        [{quote, start, end}, ...] (the first also as `quote`/`start`/`end`), and `sentences`
+        [{text, citations: [{n, span, quote, start, end}, ...]}, ...]."""
+        citations = [{**{k: v for k, v in asdict(c).items() if k != "spans"},
+                      "spans": [asdict(span) for span in c.spans]} for c in self.citations]
+        sentences = [{"text": sentence.text,
+                      "citations": [{"n": n, "span": index, **asdict(self.span(n, index))}
+                                    for n, index in sentence.cites]} for sentence in self.sentences]
+        return {"answer": self.text, "citations": citations, "refused": self.refused, "language": self.language,
+                "notice": self.notice, "query": self.query, "sentences": sentences}
 
 
 @dataclass(frozen=True)
@@ -372,8 +432,9 @@ class Assistant:
     def stream(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None,
                as_of: datetime | None = None) -> Iterator[str | Answer]:
         """Yield the answer text in pieces as it is produced, then the final `Answer`."""
+        question = check_question(question)
         language = question_language(question)
-        query = resolve_follow_up(question.strip(), history)
+        query = resolve_follow_up(question, history)
         hits = self.searcher.search(query, k=self.k, filters=filters, as_of=as_of)
         if not hits:
             answer = Answer(PHRASES[language]["no_articles"], refused=True, language=language, query=query)
@@ -540,13 +601,18 @@ class Assistant:
                 break
         numbers: dict[str, int] = {}
         parts = [PHRASES[language]["intro"]]
-        quotes: dict[str, list[Evidence]] = {}
-        for item in chosen:
+        spans: dict[str, list[Span]] = {}
+        hits: dict[str, Hit] = {}
+        sentences = []
+        for item in chosen:  # in score order: each article's first span is its best
             n = numbers.setdefault(item.hit.article_id, len(numbers) + 1)
-            quotes.setdefault(item.hit.article_id, []).append(item)
+            hits.setdefault(item.hit.article_id, item.hit)
+            quoted = spans.setdefault(item.hit.article_id, [])
+            quoted.append(Span(item.text, item.start, item.end))
             parts.append(f"{item.text} [{n}]")
-        citations = [self._citation(n, quotes[article_id]) for article_id, n in numbers.items()]
-        return Answer(" ".join(parts), citations=citations, language=language)
+            sentences.append(AnswerSentence(item.text, ((n, len(quoted) - 1),)))
+        citations = [Citation.of(n, hits[article_id], spans[article_id]) for article_id, n in numbers.items()]
+        return Answer(" ".join(parts), citations=citations, language=language, sentences=sentences)
 
     def _with_neighbour(self, best: Evidence, evidence: list[Evidence]) -> Evidence:
         """The best sentence matches the question but lacks what it asks for ("Kapan ...?"
@@ -568,14 +634,6 @@ class Assistant:
                 return replace(best, start=first, end=last, text=text, has_kind=True)
         return best
 
-    def _citation(self, n: int, items: list[Evidence]) -> Citation:
-        best, *others = items  # already in score order
-        hit = best.hit
-        return Citation(n=n, article_id=hit.article_id, title=hit.title, source=hit.source, published=hit.published,
-                        url=hit.url, author=hit.author, quote=best.text, start=best.start, end=best.end,
-                        more_quotes=tuple((e.start, e.end, e.text) for e in others))
-
-
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 MIN_CLAIM_SUPPORT = 0.5
 """Share of an answer sentence's (IDF-weighted) terms that its cited sentence must contain."""
@@ -584,16 +642,16 @@ MIN_CLAIM_SUPPORT = 0.5
 def verify_citations(raw: str, sources: list[tuple[Hit, int, int, str]], language: str) -> Answer:
     """Check an LLM answer against its sources: markers that point nowhere are removed,
     each sentence must be supported by a sentence of a source it cites (else it is
-    dropped), sources are renumbered in order of first citation, and each citation
-    quotes the supporting sentence verbatim with its offsets."""
-    kept: list[str] = []
+    dropped), sources are renumbered in order of first citation, and each sentence
+    carries the supporting sentence of each source it cites, verbatim with its offsets."""
     numbers: dict[int, int] = {}  # source index -> new number
-    quotes: dict[int, list[tuple[int, int, str]]] = {}
+    quotes: dict[int, list[Span]] = {}
+    sentences: list[AnswerSentence] = []
     for sentence_start, sentence_end in sentence_spans(raw):
         sentence = raw[sentence_start:sentence_end]
         cited = {int(n) for group in _MARKER.findall(sentence) for n in re.split(r"\s*,\s*", group)}
         claim = _MARKER.sub("", sentence).strip()
-        supported: list[tuple[int, tuple[int, int, str]]] = []
+        supported: list[tuple[int, Span]] = []
         for n in sorted(cited):
             if 1 <= n <= len(sources):
                 quote = _best_support(claim, sources[n - 1])
@@ -601,35 +659,41 @@ def verify_citations(raw: str, sources: list[tuple[Hit, int, int, str]], languag
                     supported.append((n - 1, quote))
         if not supported or not claim:
             continue
-        marks = []
+        cites = []
         for index, quote in supported:
             number = numbers.setdefault(index, len(numbers) + 1)
-            if quote not in quotes.setdefault(index, []):
-                quotes[index].append(quote)
-            marks.append(f"[{number}]")
-        kept.append(f"{claim.rstrip()} {''.join(marks)}")
-    citations = []
-    for index, number in sorted(numbers.items(), key=lambda item: item[1]):
-        hit = sources[index][0]
-        (start, end, text), *more = quotes[index]
-        citations.append(Citation(n=number, article_id=hit.article_id, title=hit.title, source=hit.source,
-                                  published=hit.published, url=hit.url, author=hit.author, quote=text,
-                                  start=start, end=end, more_quotes=tuple(more)))
-    return Answer(" ".join(kept), citations=citations, language=language)
+            spans = quotes.setdefault(index, [])
+            if quote not in spans:
+                spans.append(quote)
+            cites.append((number, spans.index(quote)))
+        sentences.append(AnswerSentence(_drop_space_before_stop(claim), tuple(cites)))
+    text = " ".join(f"{s.text} {''.join(f'[{n}]' for n, _ in s.cites)}" for s in sentences)
+    citations = [Citation.of(number, sources[index][0], quotes[index])
+                 for index, number in sorted(numbers.items(), key=lambda item: item[1])]
+    return Answer(text, citations=citations, language=language, sentences=sentences)
 
 
-def _best_support(claim: str, source: tuple[Hit, int, int, str]) -> tuple[int, int, str] | None:
-    """The sentence of `source` that best supports `claim`, if it covers enough of it."""
+def _drop_space_before_stop(claim: str) -> str:
+    """ "... di Tokyo ." (a marker taken out before the full stop) -> "... di Tokyo." """
+    return re.sub(r"\s+([.!?,;:])$", r"\1", claim.rstrip())
+
+
+def _best_support(claim: str, source: tuple[Hit, int, int, str]) -> Span | None:
+    """The sentence of `source` that best supports `claim`, if it covers enough of it: the
+    one holding the claim word for word, else the one sharing most of its terms."""
     _, offset, _, context = source
     terms = set(analyze(claim))
     if not terms:
         return None
-    best, best_share = None, 0.0
+    wanted = " ".join(re.findall(r"\w+", claim.lower()))
+    best, best_rank = None, (0.0, 0.0)
     for s, e in sentence_spans(context):
         share = len(terms.intersection(analyze(context[s:e]))) / len(terms)
-        if share > best_share:
-            best, best_share = (offset + s, offset + e, context[s:e]), share
-    return best if best_share >= MIN_CLAIM_SUPPORT else None
+        verbatim = wanted in " ".join(re.findall(r"\w+", context[s:e].lower()))
+        rank = (float(verbatim), share)
+        if rank > best_rank:
+            best, best_rank = Span(context[s:e], offset + s, offset + e), rank
+    return best if best_rank[1] >= MIN_CLAIM_SUPPORT else None
 
 
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")

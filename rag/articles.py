@@ -259,9 +259,22 @@ def _first_sentence(body: str) -> str:
     return first if len(first) <= 120 else first[:117].rsplit(" ", 1)[0] + "..."
 
 
+_COPYRIGHT_OUTLET = re.compile(r"^\s*(?:(?:copyright|hak cipta)\s*(?:©|\(c\))?|©|\(c\))\s*(?:\d{4}\s+)?"
+                               r"([A-Za-z][\w.&-]*(?: [A-Za-z][\w.&-]*){0,3}?)\s*(?:\d{4})?\.?\s*$", re.I)
+
+
 def _source_from_text(text: str) -> str | None:
-    m = _DATELINE_SOURCE.match(text.lstrip())
-    return "ANTARA" if m else None
+    """The outlet when no field names it: from a dateline ("Bojonegoro (ANTARA) - ...") at the
+    start of a line, else from a copyright line ("Copyright © ANTARA 2022"), wherever the title
+    and date put them."""
+    lines = text.splitlines()
+    if any(_DATELINE_SOURCE.match(line.lstrip()) for line in lines):
+        return "ANTARA"
+    for line in lines:
+        m = _COPYRIGHT_OUTLET.match(line)
+        if m:
+            return "ANTARA" if m.group(1).lower().startswith("antara") else m.group(1)
+    return None
 
 
 def _split_tags(value: str | list[str] | None) -> tuple[str, ...]:

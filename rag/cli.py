@@ -88,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
                          "when the articles do not hold the answer, says so instead of guessing.")
     ask.add_argument("question", help="question in Indonesian or English")
     _add_query_args(ask, k_help="articles to read (default 5)")
-    ask.add_argument("--json", action="store_true", help="print {answer, citations, refused} as JSON")
+    ask.add_argument("--json", action="store_true",
+                     help="print {answer, citations (each with its quoted spans), sentences, refused} as JSON")
     ask.set_defaults(func=cmd_ask)
 
     serve = sub.add_parser("serve", help="start the chat UI (the same as `python app.py`)",
@@ -122,7 +123,8 @@ def _add_query_args(parser: argparse.ArgumentParser, k_help: str) -> None:
     parser.add_argument("-k", type=int, default=5, help=k_help)
     parser.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
     parser.add_argument("--since", type=_date_arg, metavar="DATE", help="published on or after DATE (e.g. 2022-08-01)")
-    parser.add_argument("--until", type=_date_arg, metavar="DATE", help="published before DATE")
+    parser.add_argument("--until", type=_until_arg, metavar="DATE",
+                        help="published on or before DATE (a date without a time includes that day)")
     parser.add_argument("--source", dest="outlet", metavar="NAME", help="only this outlet (e.g. ANTARA, kumparan)")
     parser.add_argument("--author", metavar="NAME", help="only articles whose author contains NAME")
     parser.add_argument("--as-of", type=_date_arg, metavar="DATE",
@@ -133,6 +135,15 @@ def _date_arg(value: str):
     from .dates import parse_published
 
     parsed = parse_published(value)
+    if parsed is None:
+        raise argparse.ArgumentTypeError(f"not a date: {value!r} (try 2022-08-13 or '13 Agustus 2022')")
+    return parsed
+
+
+def _until_arg(value: str):
+    from .dates import parse_until
+
+    parsed = parse_until(value)
     if parsed is None:
         raise argparse.ArgumentTypeError(f"not a date: {value!r} (try 2022-08-13 or '13 Agustus 2022')")
     return parsed
@@ -231,13 +242,15 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from .answer import check_question
     from .search import Searcher
     from .store import open_index
 
+    query = check_question(args.query)
     settings = Settings.from_env(index_dir=args.index_dir)
     searcher = Searcher.open(open_index(settings))
     try:
-        hits = searcher.search(args.query, k=args.k, filters=_filters(args), as_of=args.as_of)
+        hits = searcher.search(query, k=args.k, filters=_filters(args), as_of=args.as_of)
     finally:
         searcher.close()
     if args.json:
@@ -262,13 +275,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .answer import MAX_QUESTION_CHARS, open_assistant
+    from .answer import check_question, open_assistant
 
-    question = args.question.strip()
-    if not question:
-        raise ConfigError("the question is empty")
-    if len(question) > MAX_QUESTION_CHARS:
-        raise ConfigError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    question = check_question(args.question)
     settings = Settings.from_env(index_dir=args.index_dir)
     assistant = open_assistant(settings, k=args.k)
     try:
@@ -276,11 +285,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     finally:
         assistant.searcher.close()
     if args.json:
-        citations = [{"n": c.n, "article_id": c.article_id, "title": c.title, "source": c.source,
-                      "published": c.published, "url": c.url, "author": c.author, "quote": c.quote,
-                      "start": c.start, "end": c.end} for c in answer.citations]
-        print(json.dumps({"answer": answer.text, "citations": citations, "refused": answer.refused,
-                          "notice": answer.notice}, ensure_ascii=False, indent=2))
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return 0
     if answer.notice:
         print(f"({answer.notice})")
@@ -288,7 +293,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for c in answer.citations:
         date = (c.published or "")[:10]
         print(f"[{c.n}] {c.title} — {c.source or 'unknown source'}, {date}{' — ' + c.url if c.url else ''}")
-        print(f'    "{c.quote}"')
+        for span in c.spans:
+            print(f'    "{span.quote}"')
     return 0
 
 

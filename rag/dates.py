@@ -82,6 +82,22 @@ def parse_published(text: str, default_tz: tzinfo | None = None) -> datetime | N
     A zone in the text wins; otherwise `default_tz`, otherwise WIB (+07:00).
     A date without a time is midnight. Never raises on bad input.
     """
+    fields = _date_fields(text)
+    return None if fields is None else _build(fields, default_tz)
+
+
+def parse_until(text: str, default_tz: tzinfo | None = None) -> datetime | None:
+    """The exclusive end of an "until" bound a user typed: a date without a time includes
+    its whole day ("2022-08-14" -> 2022-08-15 00:00), a date with a time is that moment.
+    The one meaning of `--until`, `get_retriever(until=...)` and the UI's date box."""
+    fields = _date_fields(text)
+    moment = None if fields is None else _build(fields, default_tz)
+    if moment is None or fields is None or fields.get("H") is not None:
+        return moment
+    return moment + timedelta(days=1)
+
+
+def _date_fields(text: str) -> dict[str, Any] | None:
     # Date lines are short; anything long is prose that merely mentions a date.
     if not isinstance(text, str) or len(text) > 80:
         return None
@@ -90,7 +106,7 @@ def parse_published(text: str, default_tz: tzinfo | None = None) -> datetime | N
     for pattern in _PUBLISHED:
         match = pattern.fullmatch(line)
         if match:
-            return _build(match.groupdict(), default_tz)
+            return match.groupdict()
     return None
 
 

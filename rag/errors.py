@@ -2,6 +2,7 @@
 
     RagError
     ├── ConfigError        a setting is invalid
+    │   └── BadQuestion    a question that cannot be asked (empty, too long)
     ├── EmbedderError      an embedding model cannot be loaded
     ├── IndexNotFound      no index yet: run `rag index`
     ├── IndexMismatch      the index was built differently: run `rag index --rebuild`
@@ -27,6 +28,16 @@ class RagError(Exception):
 
 class ConfigError(RagError):
     exit_code = 2
+
+
+class BadQuestion(ConfigError):
+    """A question rejected before searching; `problem` ("empty" or "too_long") and `length`
+    let the chat UI say it in its own language."""
+
+    def __init__(self, problem: str, message: str, length: int = 0) -> None:
+        super().__init__(message)
+        self.problem = problem
+        self.length = length
 
 
 class EmbedderError(RagError):

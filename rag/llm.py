@@ -114,18 +114,31 @@ def load_chat_model(
     return _load_hf(integration, model, label, hf_max_new_tokens)
 
 
-def describe(spec: str | None, *, openai_base_url: str | None = None, ollama_base_url: str | None = None) -> str:
-    """A short label for the status line, e.g. "Ollama llama3.2 at http://localhost:11434"."""
+_DESCRIBE = {
+    "en": {"none": "extractive (offline, no LLM)", "at": "{name} at {url}", "compatible": "OpenAI-compatible {model}",
+           "local": "Hugging Face {model} (local transformers)"},
+    "id": {"none": "ekstraktif (luring, tanpa model bahasa)", "at": "{name} di {url}",
+           "compatible": "{model} (kompatibel OpenAI)", "local": "Hugging Face {model} (transformers lokal)"},
+}
+
+
+def describe(spec: str | None, *, openai_base_url: str | None = None, ollama_base_url: str | None = None,
+             language: str = "en") -> str:
+    """A short label for the status line, e.g. "Ollama llama3.2 at http://localhost:11434",
+    in English or (`language="id"`) Indonesian."""
+    words = _DESCRIBE["id" if language == "id" else "en"]
     parsed = parse_spec(spec)
     if parsed is None:
-        return "extractive (offline, no LLM)"
+        return words["none"]
     provider, model = parsed
     if provider == "ollama":
-        return f"Ollama {model} at {ollama_base_url or DEFAULT_OLLAMA_URL}"
+        return words["at"].format(name=f"Ollama {model}", url=ollama_base_url or DEFAULT_OLLAMA_URL)
     if provider == "openai":
         url = openai_base_url or os.environ.get("OPENAI_BASE_URL")
-        return f"OpenAI-compatible {model} at {url}" if url else f"OpenAI {model} at {DEFAULT_OPENAI_URL}"
-    return f"Hugging Face {model} (local transformers)"
+        if url:
+            return words["at"].format(name=words["compatible"].format(model=model), url=url)
+        return words["at"].format(name=f"OpenAI {model}", url=DEFAULT_OPENAI_URL)
+    return words["local"].format(model=model)
 
 
 def is_unreachable(error: BaseException) -> bool:

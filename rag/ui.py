@@ -21,12 +21,12 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .answer import MAX_QUESTION_CHARS, Answer, Assistant, Citation, question_language
-from .errors import RagError
+from .answer import MAX_QUESTION_CHARS, Answer, Assistant, Citation, check_question, question_language
+from .errors import BadQuestion, RagError
 from .search import Filters
 from .settings import Settings
 
@@ -51,8 +51,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "sources": "Sumber",
         "no_sources": "Sumber jawaban akan tampil di sini.",
         "open_original": "buka artikel asli",
-        "status": "{articles} artikel, {chunks} potongan · embedder {embedder} · jawaban: {llm} · diindeks {built}",
-        "fallback": "⚠️ Model embedding {requested} tidak tersedia secara offline; indeks memakai cadangan {embedder}, "
+        "status": "{articles}, {chunks} · model embedding {embedder} · jawaban: {llm} · diindeks {built}",
+        "n_articles": "{n} artikel",
+        "n_chunks": "{n} potongan",
+        "api": "Pakai lewat API",
+        "fallback": "⚠️ Model embedding {requested} tidak tersedia secara luring; indeks memakai cadangan {embedder}, "
                     "sehingga pencarian makna lebih lemah.",
         "no_index": "Belum ada indeks di {where}. Bangun dengan `rag index` (artikel dari `seeds/`), "
                     "lalu ajukan pertanyaan lagi.",
@@ -81,7 +84,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "sources": "Sources",
         "no_sources": "The sources of an answer appear here.",
         "open_original": "open the original",
-        "status": "{articles} articles, {chunks} chunks · embedder {embedder} · answers: {llm} · indexed {built}",
+        "status": "{articles}, {chunks} · embedder {embedder} · answers: {llm} · indexed {built}",
+        "n_articles": "{n} article|{n} articles",
+        "n_chunks": "{n} chunk|{n} chunks",
+        "api": "Use via API",
         "fallback": "⚠️ The embedding model {requested} is not available offline; the index uses the fallback "
                     "{embedder}, so meaning-based search is weaker.",
         "no_index": "There is no index in {where} yet. Build it with `rag index` (articles from `seeds/`), "
@@ -95,12 +101,13 @@ TEXTS: dict[str, dict[str, str]] = {
     },
 }
 
-EXAMPLES = (
-    "Apa yang dibahas Anies dengan Gubernur Tokyo?",
-    "Kapan Anies pertama kali bertemu Gubernur Koike?",
-    "What did Anies Baswedan discuss in Tokyo?",
-    "Who did the Jakarta governor meet in Japan?",
-)
+EXAMPLES: dict[str, tuple[str, ...]] = {
+    "id": ("Apa yang dibahas Anies dengan Gubernur Tokyo?", "Kapan Anies pertama kali bertemu Gubernur Koike?",
+           "Siapa yang ditemui Anies di Tokyo?"),
+    "en": ("What did Anies Baswedan discuss in Tokyo?", "Who did the Jakarta governor meet in Japan?",
+           "When did Anies first meet Governor Koike?"),
+}
+"""Example questions shown in each interface language (each can be asked in the other too)."""
 
 
 def interface_language(choice: str, question: str = "") -> str:
@@ -113,6 +120,14 @@ def interface_language(choice: str, question: str = "") -> str:
 
 def text(language: str, key: str, **values: Any) -> str:
     return TEXTS[language if language in TEXTS else "id"][key].format(**values)
+
+
+def counted(language: str, key: str, n: int) -> str:
+    """"1 article", "2 articles", "3.463 artikel": TEXTS[key] is "singular|plural" (one form
+    in Indonesian), the number grouped as the language writes it."""
+    forms = TEXTS[language if language in TEXTS else "id"][key].split("|")
+    number = f"{n:,}".replace(",", "." if language == "id" else ",")
+    return (forms[0] if n == 1 or len(forms) == 1 else forms[1]).format(n=number)
 
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
@@ -130,9 +145,22 @@ _MARKER = re.compile(r"\\\[(\d+)\\\]")
 
 
 def answer_markdown(answer: Answer | str, turn: int) -> str:
-    """The answer for a chat bubble: escaped, with each `[n]` a link to its source."""
+    """The answer for a chat bubble: escaped, with each `[n]` a link to the span of source n
+    that its sentence rests on (`#rag-src-TURN-N-SPAN`); while the text streams in, and for
+    a marker that is not the next one cited, to source n itself (`#rag-src-TURN-N`)."""
     body = escape_markdown(answer.text if isinstance(answer, Answer) else answer)
-    body = _MARKER.sub(lambda m: f"[\\[{m.group(1)}\\]](#rag-src-{turn}-{m.group(1)})", body)
+    cites = [cite for sentence in answer.sentences for cite in sentence.cites] if isinstance(answer, Answer) else []
+    at = 0
+
+    def link(match: re.Match[str]) -> str:
+        nonlocal at
+        n = int(match.group(1))
+        target = f"rag-src-{turn}-{n}"
+        if at < len(cites) and cites[at][0] == n:
+            target, at = f"{target}-{cites[at][1]}", at + 1
+        return f"[\\[{n}\\]](#{target})"
+
+    body = _MARKER.sub(link, body)
     if isinstance(answer, Answer) and answer.notice:
         body = f"{body}\n\n*{escape_markdown(answer.notice)}*"
     return body
@@ -140,8 +168,8 @@ def answer_markdown(answer: Answer | str, turn: int) -> str:
 
 @dataclass(frozen=True)
 class Passage:
-    """The paragraph of an article around a cited quote; `marks` are the quoted
-    spans, as offsets into `text`."""
+    """The paragraphs of an article that hold its cited spans; `marks[i]` is the citation's
+    span i, as offsets into `text` ((-1, -1) for a span that is not in the article)."""
 
     text: str
     marks: tuple[tuple[int, int], ...]
@@ -164,12 +192,16 @@ class Status:
     requested: str | None
     fallback_reason: str | None
     llm: str
+    """The answer mode, in English ("extractive (offline, no LLM)", "Ollama llama3.2 at ...")."""
     built_at: str
+    llm_labels: dict[str, str] = field(default_factory=dict)
+    """The answer mode in each interface language (`llm` where missing)."""
 
     def markdown(self, language: str) -> str:
         built = self.built_at.replace("T", " ")[:16]
-        line = text(language, "status", articles=self.articles, chunks=self.chunks, embedder=f"`{self.embedder}`",
-                    llm=self.llm, built=built)
+        line = text(language, "status", articles=counted(language, "n_articles", self.articles),
+                    chunks=counted(language, "n_chunks", self.chunks), embedder=f"`{self.embedder}`",
+                    llm=self.llm_labels.get(language, self.llm), built=built)
         if self.fallback_reason:
             line += "\n\n" + text(language, "fallback", requested=f"`{self.requested}`", embedder=f"`{self.embedder}`")
         return line
@@ -242,11 +274,12 @@ class ChatService:
         except RagError:
             return None
         manifest = searcher.manifest
-        llm = describe(self.settings.llm, openai_base_url=self.settings.openai_base_url,
-                       ollama_base_url=self.settings.ollama_url)
+        labels = {language: describe(self.settings.llm, openai_base_url=self.settings.openai_base_url,
+                                     ollama_base_url=self.settings.ollama_url, language=language)
+                  for language in TEXTS}
         return Status(articles=manifest.articles, chunks=manifest.chunks, embedder=manifest.embedder["id"],
                       requested=manifest.embedder.get("requested"), fallback_reason=manifest.embedder.get("fallback_reason"),
-                      llm=llm, built_at=manifest.built_at)
+                      llm=labels["en"], built_at=manifest.built_at, llm_labels=labels)
 
     def status_markdown(self, language: str) -> str:
         status = self.status()
@@ -254,6 +287,28 @@ class ChatService:
             return text(language, "no_index", where=self._where())
         line = status.markdown(language)
         return f"{line} · Chroma {self._where()}" if self.settings.chroma_url else line
+
+    def serving_line(self, url: str) -> str:
+        """The console line of `rag serve` (in place of Gradio's own): where the UI listens,
+        on which index, with which embedder and answer mode. Reads the manifest only."""
+        from .llm import describe
+        from .store import open_index
+
+        answers = describe(self.settings.llm, openai_base_url=self.settings.openai_base_url,
+                           ollama_base_url=self.settings.ollama_url)
+        where = self._where().replace("`", "")
+        try:
+            index = open_index(self.settings)
+            live = index.live()
+            manifest = index.read_manifest(live) if live is not None else None
+        except RagError:
+            manifest = None
+        if manifest is None:
+            return f"rag: chat UI on {url} · no index in {where} yet (build it with `rag index`) · answers: {answers}"
+        fallback = " (offline fallback)" if manifest.embedder.get("fallback_reason") else ""
+        return (f"rag: chat UI on {url} · index {where}: {counted('en', 'n_articles', manifest.articles)}, "
+                f"{counted('en', 'n_chunks', manifest.chunks)} · embedder {manifest.embedder['id']}{fallback} · "
+                f"answers: {answers}")
 
     def _where(self) -> str:
         if self.settings.chroma_url:
@@ -273,15 +328,9 @@ class ChatService:
             outlet: str | None = None, language: str = "auto", turn: int = 0) -> Iterator[Reply]:
         """Check the question, then stream the answer: `Reply`s with the text so far, the
         last one carrying the `Answer` and its `Turn`. Problems come as one error `Reply`."""
-        question = (question or "").strip()
-        lang = interface_language(language, question)
-        if not question:
-            yield Reply.problem(text(lang, "empty"))
-            return
-        if len(question) > MAX_QUESTION_CHARS:
-            yield Reply.problem(text(lang, "too_long", length=len(question), limit=MAX_QUESTION_CHARS))
-            return
+        lang = interface_language(language, (question or "").strip())
         try:
+            question = check_question(question)
             filters = Filters(since=parse_day(since, lang), until=parse_day(until, lang, next_day=True),
                               source=outlet or None)
             assistant = self.assistant()
@@ -305,59 +354,86 @@ class ChatService:
     def _error_text(self, err: RagError, language: str) -> str:
         from .errors import IndexNotFound
 
+        if isinstance(err, BadQuestion):
+            if err.problem == "empty":
+                return text(language, "empty")
+            return text(language, "too_long", length=err.length, limit=MAX_QUESTION_CHARS)
         if isinstance(err, IndexNotFound):
             return text(language, "no_index", where=self._where())
         return text(language, "error", error=str(err))
 
     def passages(self, assistant: Assistant, citations: Sequence[Citation]) -> dict[int, Passage]:
-        """For each citation, the paragraph of its article holding the quote."""
+        """For each citation, the paragraphs of its article holding its spans."""
         found: dict[int, Passage] = {}
         searcher = assistant.searcher
         for citation in citations:
             start, _, body = searcher.context(citation.article_id, 0, radius=10**6)
-            spans = [(citation.start, citation.end)] + [(s, e) for s, e, _ in citation.more_quotes]
-            spans = [(s - start, e - start) for s, e in spans]
-            found[citation.n] = paragraph_around(body, spans)
+            found[citation.n] = paragraph_around(body, [(span.start - start, span.end - start)
+                                                        for span in citation.spans])
         return found
 
 
 def parse_day(value: str | None, language: str, next_day: bool = False) -> datetime | None:
-    """A date typed into a filter box; `next_day` makes an inclusive "until" exclusive."""
-    from .dates import parse_published
+    """A date typed into a filter box; `next_day` reads it as an "until" bound, which
+    includes the day of a date without a time (`dates.parse_until`, as `--until`)."""
+    from .dates import parse_published, parse_until
 
     value = (value or "").strip()
     if not value:
         return None
-    parsed = parse_published(value)
+    parsed = parse_until(value) if next_day else parse_published(value)
     if parsed is None:
         raise RagError(text(language, "bad_date", value=value))
-    if next_day:
-        parsed = parsed.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     return parsed
 
 
+GAP = "\n…\n"
+"""Shown between two cited paragraphs that are not next to each other."""
+
+
 def paragraph_around(body: str, spans: Sequence[tuple[int, int]]) -> Passage:
-    """The paragraph (between blank-line or line breaks) holding the first span, with the
-    spans that fall inside it."""
-    first_start, first_end = spans[0]
-    if not 0 <= first_start <= first_end <= len(body):
-        return Passage(body, ())
-    left = body.rfind("\n", 0, first_start) + 1
-    right = body.find("\n", first_end)
-    right = len(body) if right == -1 else right
-    marks = tuple((s - left, e - left) for s, e in spans if left <= s <= e <= right)
-    return Passage(body[left:right], marks)
+    """The paragraphs (between line breaks) holding the spans, in article order, joined by
+    GAP where paragraphs are left out, with every span marked."""
+    inside = [0 <= s <= e <= len(body) for s, e in spans]
+    ranges = []
+    for (start, end), ok in zip(spans, inside):
+        if ok:
+            right = body.find("\n", end)
+            ranges.append((body.rfind("\n", 0, start) + 1, len(body) if right == -1 else right))
+    if not ranges:
+        return Passage(body, tuple((-1, -1) for _ in spans))
+    merged: list[list[int]] = []
+    for left, right in sorted(ranges):
+        if merged and left <= merged[-1][1] + 1:  # overlapping, or the very next paragraph
+            merged[-1][1] = max(merged[-1][1], right)
+        else:
+            merged.append([left, right])
+    pieces: list[str] = []
+    offsets: list[int] = []
+    at = 0
+    for left, right in merged:
+        if pieces:
+            at += len(GAP)
+        offsets.append(at - left)  # body offset -> text offset, inside this range
+        pieces.append(body[left:right])
+        at += right - left
+    marks = []
+    for (start, end), ok in zip(spans, inside):
+        shift = next((o for (left, right), o in zip(merged, offsets) if left <= start <= right), None) if ok else None
+        marks.append((-1, -1) if shift is None else (start + shift, end + shift))
+    return Passage(GAP.join(pieces), tuple(marks))
 
 
 # ------------------------------------------------------------ the sources panel
 
-def _highlight(passage: Passage) -> str:
+def _highlight(passage: Passage, mark_id: str) -> str:
+    """`passage` escaped, each span a `<mark id="MARK_ID-i">` (a marker's link target)."""
     pieces, at = [], 0
-    for start, end in sorted(passage.marks):
-        if start < at:
-            continue
+    for index, (start, end) in sorted(enumerate(passage.marks), key=lambda item: item[1]):
+        if start < at or start < 0:
+            continue  # overlaps the span before it (or is not in the article): that one is marked
         pieces.append(html.escape(passage.text[at:start]))
-        pieces.append(f"<mark>{html.escape(passage.text[start:end])}</mark>")
+        pieces.append(f'<mark id="{mark_id}-{index}">{html.escape(passage.text[start:end])}</mark>')
         at = end
     pieces.append(html.escape(passage.text[at:]))
     return "".join(pieces)
@@ -377,8 +453,10 @@ def citation_html(citation: Citation, passage: Passage | None, turn: int, langua
     url = safe_url(citation.url)
     link = (f' · <a href="{html.escape(url)}" target="_blank" rel="noopener noreferrer nofollow">'
             f"{text(language, 'open_original')}</a>") if url else ""
-    quote = _highlight(passage) if passage else f"<mark>{html.escape(citation.quote)}</mark>"
-    return (f'<div class="rag-source" id="rag-src-{turn}-{citation.n}">'
+    anchor = f"rag-src-{turn}-{citation.n}"
+    quote = _highlight(passage, anchor) if passage else html.escape(GAP).join(
+        f'<mark id="{anchor}-{i}">{html.escape(span.quote)}</mark>' for i, span in enumerate(citation.spans))
+    return (f'<div class="rag-source" id="{anchor}">'
             f'<div class="rag-source-head"><span class="rag-n">[{citation.n}]</span> '
             f"<strong>{html.escape(citation.title)}</strong></div>"
             f'<div class="rag-source-meta">{" · ".join(meta)}{link}</div>'

@@ -10,6 +10,7 @@ Named API endpoints, for `gradio_client` and scripts:
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .errors import IndexLocked
@@ -28,22 +29,40 @@ CSS = """
 .rag-source-meta { font-size: 0.85em; opacity: 0.8; }
 .rag-quote { white-space: pre-wrap; margin: 0.3em 0; }
 .rag-quote mark { background: #fde68a; color: inherit; padding: 0 0.1em; }
+/* Gradio's own footer follows the browser's language; ours (rag-footer) follows the interface's. */
+footer { display: none !important; }
+#rag-footer { text-align: center; font-size: 0.85em; opacity: 0.8; }
+.rag-quote mark.rag-active { background: #fbbf24; outline: 2px solid var(--color-accent); }
 """
 
-# A click on an answer's [n] opens and highlights its source instead of following the link.
+# A click on an answer's [n] opens its source and highlights the span its sentence rests on
+# (a `#rag-src-T-N-S` link to a <mark>), or the source alone (`#rag-src-T-N`), instead of
+# following the link.
 JS = """
 () => {
   document.addEventListener("click", (event) => {
+    const api = event.target.closest ? event.target.closest("#rag-footer a") : null;
+    const gradioApi = document.querySelector("footer button.show-api");
+    if (api && gradioApi) {  // our footer's link opens the API page as Gradio's (hidden) footer button does
+      event.preventDefault();
+      event.stopPropagation();
+      gradioApi.click();
+      return;
+    }
     const link = event.target.closest ? event.target.closest('a[href^="#rag-src-"]') : null;
     if (!link) return;
     event.preventDefault();
     event.stopPropagation();
-    const target = document.getElementById(link.getAttribute("href").slice(1));
+    const id = link.getAttribute("href").slice(1);
+    const target = document.getElementById(id) || document.getElementById(id.replace(/-\\d+$/, ""));
     if (!target) return;
-    const turn = target.closest("details");
+    const source = target.closest(".rag-source") || target;
+    const turn = source.closest("details");
     if (turn) turn.open = true;
-    document.querySelectorAll(".rag-source.rag-active").forEach((el) => el.classList.remove("rag-active"));
-    target.classList.add("rag-active");
+    document.querySelectorAll(".rag-source.rag-active, .rag-quote mark.rag-active")
+      .forEach((el) => el.classList.remove("rag-active"));
+    source.classList.add("rag-active");
+    if (target !== source) target.classList.add("rag-active");
     target.scrollIntoView({ behavior: "smooth", block: "nearest" });
   }, true);
 }
@@ -56,7 +75,7 @@ def build_app(service: ChatService) -> Any:
 
     lang0 = "id"
     uploader = Uploader(service.settings, embedder=service.embedder)
-    with gr.Blocks(title="rag: tanya berita", analytics_enabled=False) as demo:
+    with gr.Blocks(title=f"rag: {text(lang0, 'title')}", analytics_enabled=False) as demo:
         turns = gr.State([])
         header = gr.Markdown(_header(lang0))
         status = gr.Markdown(elem_id="rag-status")
@@ -69,10 +88,10 @@ def build_app(service: ChatService) -> Any:
                 with gr.Row():
                     send = gr.Button(text(lang0, "send"), variant="primary", elem_id="rag-send")
                     new_chat = gr.Button(text(lang0, "new_chat"), elem_id="rag-new")
-                gr.Examples(list(EXAMPLES), inputs=question, label=text(lang0, "examples"))
+                examples = gr.Examples([[q] for q in EXAMPLES[lang0]], inputs=question, label=text(lang0, "examples"))
             with gr.Column(scale=2):
                 sources = gr.HTML(sources_html([], lang0), elem_id="rag-sources")
-                with gr.Accordion(text(lang0, "filters"), open=False) as filters:
+                with gr.Accordion(text(lang0, "filters"), open=False, elem_id="rag-filters") as filters:
                     since = gr.Textbox(label=text(lang0, "since"), placeholder=text(lang0, "date_hint"),
                                        elem_id="rag-since")
                     until = gr.Textbox(label=text(lang0, "until"), placeholder=text(lang0, "date_hint"),
@@ -87,8 +106,9 @@ def build_app(service: ChatService) -> Any:
                                            elem_id="rag-upload-files")
                     upload_button = gr.Button(message(lang0, "button"), elem_id="rag-upload-button")
                     upload_status = gr.Markdown(_upload_hint(service, lang0), elem_id="rag-upload-status")
-                language = gr.Radio([(text(lang0, "auto"), "auto"), ("Bahasa Indonesia", "id"), ("English", "en")],
-                                    value="auto", label=text(lang0, "language"), elem_id="rag-language")
+                language = gr.Radio(_language_choices(lang0), value="auto", label=text(lang0, "language"),
+                                    elem_id="rag-language")
+        footer = gr.Markdown(_footer(lang0), elem_id="rag-footer")
         answer_data = gr.JSON(visible=False)
 
         def respond(q: str, messages: list[dict], done: list[Turn], since_: str, until_: str, outlet_: str,
@@ -108,28 +128,40 @@ def build_app(service: ChatService) -> Any:
 
         chat_inputs = [question, chatbot, turns, since, until, outlet, language]
         chat_outputs = [question, chatbot, sources, turns, answer_data]
+
+        def relabel(choice: str, done: list[Turn]):
+            """Every fixed string in the chosen language; with "auto", the last question's."""
+            lang = interface_language(choice, done[-1].question if done else "")
+            return (_header(lang), service.status_markdown(lang), gr.update(placeholder=text(lang, "placeholder")),
+                    gr.update(value=text(lang, "send")), gr.update(value=text(lang, "new_chat")),
+                    gr.Dataset(samples=[[q] for q in EXAMPLES[lang]], label=text(lang, "examples")),
+                    gr.update(label=text(lang, "filters")),
+                    gr.update(label=text(lang, "since"), placeholder=text(lang, "date_hint")),
+                    gr.update(label=text(lang, "until"), placeholder=text(lang, "date_hint")),
+                    _outlet_choices(service, lang, label=True),
+                    gr.update(label=text(lang, "language"), choices=_language_choices(lang)), _footer(lang),
+                    sources_html(done, lang), gr.update(label=message(lang, "label")),
+                    gr.update(label=message(lang, "files")), gr.update(value=message(lang, "button")),
+                    _upload_hint(service, lang))
+
+        relabelled = [header, status, question, send, new_chat, examples.dataset, filters, since, until, outlet,
+                      language, footer, sources, upload_box, upload_files, upload_button, upload_status]
+        def relabel_after_question(choice: str, done: list[Turn]):
+            """With "auto" the interface follows the question just asked; an upload's report stays."""
+            return (*relabel(choice, done)[:-1], gr.skip())
+
         question.submit(respond, chat_inputs, chat_outputs, api_name="chat").then(
-            service.status_markdown, [language], [status], api_visibility="private")
+            relabel_after_question, [language, turns], relabelled, api_visibility="private")
         send.click(respond, chat_inputs, chat_outputs, api_visibility="private").then(
-            service.status_markdown, [language], [status], api_visibility="private")
+            relabel_after_question, [language, turns], relabelled, api_visibility="private")
         new_chat.click(lambda lang: ([], [], sources_html([], interface_language(lang)), ""), [language],
                        [chatbot, turns, sources, question], api_visibility="private")
         chatbot.clear(lambda lang: ([], sources_html([], interface_language(lang))), [language], [turns, sources],
                       api_visibility="private")
 
-        def relabel(choice: str, done: list[Turn]):
-            lang = interface_language(choice)
-            return (_header(lang), service.status_markdown(lang), gr.update(placeholder=text(lang, "placeholder")),
-                    gr.update(value=text(lang, "send")), gr.update(value=text(lang, "new_chat")),
-                    gr.update(label=text(lang, "filters")), gr.update(label=text(lang, "since")),
-                    gr.update(label=text(lang, "until")), _outlet_choices(service, lang, label=True),
-                    gr.update(label=text(lang, "language")), sources_html(done, lang),
-                    gr.update(label=message(lang, "label")), gr.update(label=message(lang, "files")),
-                    gr.update(value=message(lang, "button")), _upload_hint(service, lang))
-
-        language.change(relabel, [language, turns],
-                        [header, status, question, send, new_chat, filters, since, until, outlet, language, sources,
-                         upload_box, upload_files, upload_button, upload_status],
+        language.change(relabel, [language, turns], relabelled, api_visibility="private")
+        titles = json.dumps({lang: f"rag: {text(lang, 'title')}" for lang in ("id", "en")})
+        language.change(None, [language], None, js=f"(choice) => {{ document.title = {titles}[choice] || {titles}.id; }}",
                         api_visibility="private")
         demo.load(lambda choice: (service.status_markdown(interface_language(choice)),
                                   _outlet_choices(service, interface_language(choice))),
@@ -181,6 +213,15 @@ def build_app(service: ChatService) -> Any:
     return demo
 
 
+def _language_choices(lang: str) -> list[tuple[str, str]]:
+    # Each language is named in itself, as language pickers do.
+    return [(text(lang, "auto"), "auto"), ("Bahasa Indonesia", "id"), ("English", "en")]
+
+
+def _footer(lang: str) -> str:
+    return f"[{text(lang, 'api')}](?view=api)"
+
+
 def _upload_hint(service: ChatService, lang: str) -> str:
     return message(lang, "hint", folder=f"`{service.settings.upload_dir}/`", limit=service.settings.max_file_mb)
 
@@ -196,20 +237,28 @@ def _outlet_choices(service: ChatService, lang: str, label: bool = False) -> Any
     return gr.update(choices=choices, label=text(lang, "outlet")) if label else gr.update(choices=choices)
 
 
-def launch(demo: Any, settings: Settings, **overrides: Any) -> Any:
+def launch(demo: Any, settings: Settings, service: ChatService | None = None, **overrides: Any) -> Any:
     """Serve `demo` the safe way: loopback unless a login is set, a bounded queue, and no
-    file route into the index, the articles or secrets."""
+    file route into the index, the articles or secrets. Gradio's start-up lines are
+    replaced by one line of ours (`ChatService.serving_line`) when `service` is given."""
     check_exposure(settings)
     demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
     options: dict[str, Any] = dict(
         server_name=settings.server_name, server_port=settings.server_port, auth=login(settings),
         blocked_paths=private_paths(settings), footer_links=["api"], css=CSS, js=JS, show_error=False,
-        ssr_mode=False, quiet=False,
+        ssr_mode=False, quiet=True,
     )
     options.update(overrides)
-    return demo.launch(**options)
+    block = not options.pop("prevent_thread_lock", False)
+    result = demo.launch(prevent_thread_lock=True, **options)
+    if service is not None:
+        print(service.serving_line(demo.local_url), flush=True)
+    if block:
+        demo.block_thread()
+    return result
 
 
 def serve(settings: Settings, **overrides: Any) -> Any:
     """`rag serve` / `python app.py`: the chat UI on the index in `settings.index_dir`."""
-    return launch(build_app(ChatService(settings)), settings, **overrides)
+    service = ChatService(settings)
+    return launch(build_app(service), settings, service, **overrides)

@@ -20,6 +20,7 @@ from rag.errors import ConfigError
 from rag.indexer import build_index
 from rag.search import Searcher
 from rag.settings import Settings
+from tests.citations import check_every_sentence_is_quoted
 from tests.conftest import SEED
 from tests.corpus import write_good_articles
 
@@ -41,11 +42,22 @@ def assistant(tmp_path_factory: pytest.TempPathFactory):
 def _check_citations(answer, bodies) -> None:
     markers = {int(n) for n in re.findall(r"\[(\d+)\]", answer.text)}
     assert markers == {c.n for c in answer.citations}, "every marker has a source and every source is cited"
-    for c in answer.citations:
-        body = bodies[c.article_id].text
-        assert body[c.start:c.end] == c.quote, "the quote is verbatim, at its offsets"
-        for start, end, text in c.more_quotes:
-            assert body[start:end] == text
+    check_every_sentence_is_quoted(answer, {a: article.text for a, article in bodies.items()})
+
+
+def test_two_sentences_of_one_article_each_carry_their_own_quote(assistant) -> None:
+    helper, bodies = assistant
+    question = "Kapan Anies pertama kali bertemu Gubernur Koike?"
+    evidence = helper.evidence(question, helper.searcher.search(question, k=5))
+    best = evidence[0]
+    other = next(e for e in evidence[1:] if e.hit.article_id == best.hit.article_id
+                 and (e.end <= best.start or e.start >= best.end))
+    answer = helper.extractive([best, replace(other, score=best.score, support=1.0)], "id")
+    assert re.findall(r"\[(\d+)\]", answer.text) == ["1", "1"], "two sentences, both citing [1]"
+    (citation,) = answer.citations
+    assert [span.quote for span in citation.spans] == [best.text, other.text]
+    assert [s.cites for s in answer.sentences] == [((1, 0),), ((1, 1),)], "the second [1] points at its own span"
+    _check_citations(answer, bodies)
 
 
 def test_answers_with_a_verbatim_cited_quote(assistant) -> None:
@@ -84,7 +96,7 @@ def test_english_question_cites_the_indonesian_sentence_that_answers(assistant, 
     helper, bodies = assistant
     answer = helper.ask(question)
     assert answer.language == "en" and not answer.refused
-    quotes = [c.quote for c in answer.citations] + [text for c in answer.citations for _, _, text in c.more_quotes]
+    quotes = [span.quote for c in answer.citations for span in c.spans]
     assert any("Koike" in quote and "bertemu" in quote for quote in quotes), quotes
     _check_citations(answer, bodies)
 

@@ -8,13 +8,16 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from rag.answer import Assistant
+from dataclasses import replace
+
+from rag.answer import Answer, Assistant
 from rag.articles import read_sources
 from rag.embeddings.hashing import HashingEmbedder
 from rag.indexer import build_index
 from rag.prompts import REFUSAL_SENTINEL, answer_messages
 from rag.search import Searcher
 from rag.settings import Settings
+from tests.citations import check_every_sentence_is_quoted
 from tests.conftest import SEED
 
 INJECTION = """Banjir rendam Kampung Melayu
@@ -60,6 +63,27 @@ def test_citations_are_repaired_and_verified(searcher) -> None:
     assert set(re.findall(r"\[(\d+)\]", answer.text)) == {str(c.n) for c in answer.citations} == {"1"}
     (citation,) = answer.citations
     assert bodies()[citation.article_id][citation.start:citation.end] == citation.quote
+    check_every_sentence_is_quoted(answer, bodies(), verbatim=False)
+
+
+def test_each_llm_sentence_carries_the_quote_that_supports_it(searcher) -> None:
+    body = bodies()["antara-2022-08-13-anies-kunjungi-jepang"]
+    first = "Gubernur DKI itu mengunggah foto pertemuan dengan Gubernur Tokyo di Balai Kota Tokyo"
+    second = "Anies bercerita pertama kali bertemu dengan Gubernur Koike pada 2017"
+    reply = (f"{first} [1]. {second} ketika awal dirinya menjabat sebagai Gubernur DKI [1]. "
+             "Anies mengundang Koike hadir di forum Urban 20 di Jakarta [1].")  # in its own words
+    answer = Assistant(searcher, llm=scripted(reply), min_support=0.0).ask("Kapan Anies bertemu Gubernur Koike?")
+    assert re.findall(r"\[(\d+)\]", answer.text) == ["1", "1", "1"]
+    (citation,) = answer.citations
+    assert len(citation.spans) == 3 and [s.cites for s in answer.sentences] == [((1, 0),), ((1, 1),), ((1, 2),)]
+    assert first in citation.spans[0].quote and second in citation.spans[1].quote
+    assert "mengundang Yuriko Koike" in citation.spans[2].quote
+    check_every_sentence_is_quoted(answer, bodies(), verbatim=False)
+    verbatim = Answer(" ".join(f"{s.text} [1]" for s in answer.sentences[:2]), answer.citations,
+                      sentences=answer.sentences[:2])
+    verbatim.citations = [replace(citation, spans=citation.spans[:2])]
+    check_every_sentence_is_quoted(verbatim, bodies(), verbatim=True)
+    assert body.count(citation.spans[1].quote) == 1
 
 
 def test_sources_are_renumbered_in_order_of_citation(searcher) -> None:

@@ -125,3 +125,25 @@ def test_title_first_layout() -> None:
     assert article.title == "Banjir rendam Kampung Melayu"
     assert article.published == datetime(2023, 1, 2, 8, 0, tzinfo=WIB)
     assert article.text.startswith("Banjir setinggi")
+
+
+BOJONEGORO = """Banjir rendam ratusan rumah di Bojonegoro
+5 Agustus 2022 10:00 WIB
+
+Bojonegoro (ANTARA) - Banjir setinggi dua meter merendam ratusan rumah warga di Bojonegoro, Jawa Timur.
+Warga mengungsi ke masjid terdekat dan petugas BPBD membagikan makanan.
+Copyright © ANTARA 2022
+"""
+
+
+def test_title_first_layout_takes_the_outlet_from_the_dateline() -> None:
+    article = parse_text(BOJONEGORO, default_id="x")
+    assert article.title == "Banjir rendam ratusan rumah di Bojonegoro"
+    assert article.source == "ANTARA"
+    assert article.text.startswith("Bojonegoro (ANTARA) - Banjir") and "Copyright" not in article.text
+
+
+def test_title_first_layout_takes_the_outlet_from_the_copyright_line() -> None:
+    text = BOJONEGORO.replace("Bojonegoro (ANTARA) - ", "").replace("ANTARA 2022", "Tempo 2022")
+    assert parse_text(text, default_id="x").source == "Tempo"
+    assert parse_text(text.replace("Copyright © Tempo 2022\n", ""), default_id="x").source is None

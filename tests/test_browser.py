@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from urllib.parse import urlparse
@@ -13,7 +14,7 @@ from urllib.parse import urlparse
 import pytest
 
 from rag.settings import Settings
-from tests.ui_support import HOSTILE_QUESTIONS, index_ui_corpus, running_app
+from tests.ui_support import ENGLISH, HOSTILE_QUESTIONS, INDONESIAN, index_ui_corpus, running_app, words_of
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
@@ -76,8 +77,14 @@ def test_asking_shows_markers_and_sources_and_a_marker_opens_its_source(page, tm
     assert "ANTARA" in source.locator(".rag-source-meta").inner_text()
     assert source.locator("mark").count() >= 1 and "Koike" in source.locator("mark").first.inner_text()
     assert page.locator("#rag-status").inner_text().count("use:multilingual-v3") == 1
-    markers.first.click()
-    page.wait_for_selector("#rag-src-0-1.rag-active")
+    marks = source.locator("mark")
+    for index in range(marks.count()):  # every cited span is highlighted, each a marker's target
+        assert marks.nth(index).get_attribute("id") == f"rag-src-0-1-{index}"
+    markers.last.click()
+    target = markers.last.get_attribute("href")
+    page.wait_for_selector(f"#rag-src-0-{target.split('-')[3]}.rag-active")
+    page.wait_for_selector(f"{target}.rag-active")  # the marker's own span, not only its source
+    assert page.locator("mark.rag-active").count() == 1
     assert page.url.rstrip("/").endswith(urlparse(page.url).netloc), "the marker did not navigate away"
     shot = tmp_path / "chat.png"
     page.screenshot(path=str(shot), full_page=True)
@@ -85,11 +92,55 @@ def test_asking_shows_markers_and_sources_and_a_marker_opens_its_source(page, tm
     print(f"screenshot: {shot}")
 
 
-def test_interface_follows_the_chosen_language(page) -> None:
-    page.get_by_label("English").check()
-    page.wait_for_function("() => document.querySelector('#rag-send').innerText.includes('Send')")
-    assert "articles" in page.locator("#rag-status").inner_text()
-    assert page.locator("#rag-question textarea").get_attribute("placeholder").startswith("Ask a question")
+def test_each_marker_highlights_the_span_of_its_own_sentence(page) -> None:
+    _ask(page, "Siapa Gubernur Tokyo?")  # two sentences of the seed, both [1]
+    markers = page.locator('#rag-chat a[href^="#rag-src-0-1-"]')
+    assert markers.count() >= 2, "this question is answered with two sentences of one article"
+    targets = [markers.nth(i).get_attribute("href") for i in range(markers.count())]
+    assert len(set(targets)) == len(targets), "each [1] points at its own span"
+    for i, target in enumerate(targets):
+        markers.nth(i).click()
+        page.wait_for_selector(f"{target}.rag-active")
+        assert page.locator("mark.rag-active").count() == 1
+        assert page.locator(target).inner_text() in page.locator("#rag-src-0-1 .rag-quote").inner_text()
+
+
+# What the page shows of its own (article text, questions and code spans taken out), and the
+# placeholders of the question and date boxes.
+CHROME_TEXT = """() => {
+  let shown = document.body.innerText;
+  for (const el of document.querySelectorAll("#rag-chat, .rag-quote, .rag-source-head strong, .rag-turn > summary, code")) {
+    if (el.innerText) shown = shown.split(el.innerText).join(" ");
+  }
+  const boxes = [...document.querySelectorAll("#rag-question textarea, #rag-since input, #rag-since textarea, "
+                                             + "#rag-until input, #rag-until textarea")];
+  return shown + "\\n" + boxes.map((box) => box.getAttribute("placeholder") || "").join("\\n") + "\\n" + document.title;
+}"""
+
+
+@pytest.mark.parametrize(("choice", "question", "send", "foreign"), [
+    ("English", "What did Anies Baswedan discuss in Tokyo?", "Send", INDONESIAN),
+    ("Bahasa Indonesia", "Apa yang dibahas Anies dengan Gubernur Tokyo?", "Kirim", ENGLISH),
+])
+def test_interface_follows_the_chosen_language(page, tmp_path: Path, choice: str, question: str, send: str,
+                                               foreign: set[str]) -> None:
+    page.get_by_label(choice).check()
+    page.wait_for_function(f"() => document.querySelector('#rag-send').innerText.includes('{send}')")
+    _ask(page, question)
+    page.click("#rag-filters .label-wrap")  # open the filters: their labels and placeholders count too
+    page.wait_for_selector("#rag-since", state="visible")
+    page.wait_for_timeout(500)
+    shown = page.evaluate(CHROME_TEXT)
+    assert not words_of(shown) & foreign, sorted(words_of(shown) & foreign)
+    if send == "Send":
+        assert "Ask a question" in page.locator("#rag-question textarea").get_attribute("placeholder")
+        assert re.search(r"\b1 article\b|\b\d+ articles\b", page.locator("#rag-status").inner_text())
+    shot = tmp_path / f"ui-{send.lower()}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    print(f"screenshot: {shot}")
+    page.click("#rag-footer a")  # our footer link opens Gradio's API page, as its own footer did
+    page.wait_for_selector("text=gradio_client", timeout=30_000)
 
 
 def test_hostile_articles_render_as_text_and_load_nothing(page, tmp_path: Path) -> None:

@@ -77,5 +77,50 @@ def test_ask_json_has_the_documented_shape(tmp_path: Path, articles_dir: Path) -
     answer = json.loads(done.stdout)
     assert set(answer) >= {"answer", "citations", "refused"} and answer["refused"] is False
     assert set(answer["citations"][0]) >= {"n", "article_id", "title", "source", "published", "url", "quote"}
+    assert set(answer["citations"][0]) >= {"start", "end", "spans"} and set(answer["sentences"][0]) == {"text", "citations"}
+    body = (articles_dir / "antara-2022-08-13-anies-kunjungi-jepang.txt").read_text()
+    for sentence in answer["sentences"]:
+        for cite in sentence["citations"]:
+            assert sentence["text"] in cite["quote"] and cite["quote"] in body
+            citation = answer["citations"][cite["n"] - 1]
+            assert citation["spans"][cite["span"]] == {k: cite[k] for k in ("quote", "start", "end")}
     too_long = _rag("ask", "x" * 5000, env=env)
     assert too_long.returncode == 2 and "limit" in too_long.stderr
+
+
+@pytest.mark.parametrize("blank", ["", "   ", "\n\t"])
+def test_blank_search_is_an_error_like_blank_ask(blank: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outcomes = []
+    for command in ("search", "ask"):
+        status = main([command, blank, "--index-dir", str(tmp_path / "index")])
+        outcomes.append((status, capsys.readouterr().err))
+    assert outcomes[0] == outcomes[1] == (2, "error: the question is empty\n")
+
+
+def test_too_long_search_is_an_error_like_too_long_ask(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    outcomes = []
+    for command in ("search", "ask"):
+        status = main([command, "x" * 1001, "--index-dir", str(tmp_path / "index")])
+        outcomes.append((status, capsys.readouterr().err))
+    assert outcomes[0] == outcomes[1] == (2, "error: the question is 1001 characters long; the limit is 1000\n")
+
+
+def test_until_includes_its_day_in_search_and_ask(tmp_path: Path, articles_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    # The seed was published 13 August 2022 13:56 WIB.
+    monkeypatch.setenv("RAG_EMBEDDING_MODEL", "use:multilingual-v3")
+    index = ["--index-dir", str(tmp_path / "index")]
+    assert main(["index", "--source", str(articles_dir), "--no-progress", *index]) == 0
+    capsys.readouterr()
+
+    def found(command: str, until: str) -> bool:
+        question = "Kapan Anies pertama kali bertemu Gubernur Koike?"
+        assert main([command, question, "--until", until, "--json", *index]) == 0
+        out = json.loads(capsys.readouterr().out)
+        hits = out if command == "search" else out["citations"]
+        return any(h["article_id"].startswith("antara-2022-08-13") for h in hits)
+
+    for command in ("search", "ask"):
+        assert found(command, "2022-08-13") and found(command, "13 Agustus 2022"), command
+        assert not found(command, "2022-08-12") and not found(command, "2022-08-13 13:00"), command
+        assert found(command, "2022-08-13 14:00"), command

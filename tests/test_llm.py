@@ -257,3 +257,11 @@ def test_hf_loads_a_local_folder_offline_and_answers(tmp_path: Path) -> None:
     assert isinstance(first, str)
     assert "user :" not in first  # only the generated text, not the prompt
     assert model.invoke("halo apa kabar").content == first  # greedy: deterministic
+
+
+def test_describe_labels_in_indonesian() -> None:
+    assert describe(None, language="id") == "ekstraktif (luring, tanpa model bahasa)"
+    assert describe("ollama:llama3.2", language="id") == "Ollama llama3.2 di http://localhost:11434"
+    assert describe("openai:gpt-4o-mini", openai_base_url="http://127.0.0.1:8000/v1", language="id") == (
+        "gpt-4o-mini (kompatibel OpenAI) di http://127.0.0.1:8000/v1")
+    assert describe("hf:Qwen/Qwen2.5-0.5B-Instruct", language="id").endswith("(transformers lokal)")

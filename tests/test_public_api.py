@@ -29,3 +29,22 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     assert len(variables) >= len(dataclasses.fields(Settings)) - 1
     for variable in variables:
         assert f"`{variable}`" in readme, variable
+
+
+def test_dir_lists_the_lazy_names() -> None:
+    listed = dir(rag)
+    for name in rag.__all__:
+        assert name in listed, name
+    assert "get_retriever" in listed and "Assistant" in listed
+
+
+def test_one_question_check_for_every_interface() -> None:
+    import pytest
+
+    from rag.answer import MAX_QUESTION_CHARS, check_question
+
+    assert check_question("  Siapa Gubernur Tokyo?\n") == "Siapa Gubernur Tokyo?"
+    for bad, problem in (("", "empty"), (" \t", "empty"), (None, "empty"), ("x" * (MAX_QUESTION_CHARS + 1), "too_long")):
+        with pytest.raises(rag.BadQuestion) as info:
+            check_question(bad)
+        assert info.value.problem == problem and isinstance(info.value, rag.RagError)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import RunnableLambda
 
 from rag import get_retriever
+from rag.errors import ConfigError
 from rag.embeddings.hashing import HashingEmbedder
 from rag.indexer import build_index
 from rag.server_store import ServerIndex
@@ -96,6 +98,37 @@ def test_republished_wire_story_is_one_hit_listing_every_outlet(index_dir: Path)
 def test_filters_restrict_and_combine(index_dir: Path, filters: dict, expected: set[str]) -> None:
     docs = get_retriever(index_dir, k=10, **filters).invoke("banjir warga Anies transportasi flood")
     assert set(ids(docs)) == expected
+
+
+def test_k_filters_and_as_of_given_at_invoke_time(index_dir: Path) -> None:
+    retriever = get_retriever(index_dir, k=5, source="antara")
+    query = "banjir warga Anies transportasi flood"
+    assert len(retriever.invoke(query, k=1)) == 1
+    assert set(ids(retriever.invoke(query))) == {"antara-banjir", "antara-2022-08-13-anies-kunjungi-jepang"}
+    assert set(ids(retriever.invoke(query, source="detik", k=10))) == {"detik-banjir"}, "replaces the outlet"
+    assert ids(retriever.invoke(query, until="2022-08-05", k=10)) == ["antara-banjir"], "the outlet stays"
+    dated = get_retriever(index_dir, k=1)
+    assert ids(dated.invoke("banjir kemarin", as_of="2022-08-13T18:00:00+07:00")) == ["detik-banjir"]
+    assert ids(dated.invoke("banjir pekan lalu", as_of=datetime(2022, 8, 13, 18, tzinfo=timezone(timedelta(hours=7))))) \
+        == ["antara-banjir"]
+    assert len(retriever.invoke(query)) == 2, "a call's k and filters do not stick"
+    for bad in (0, -1, "3"):
+        with pytest.raises(ConfigError, match="whole number"):
+            retriever.invoke(query, k=bad)
+
+
+SEED_ID = "antara-2022-08-13-anies-kunjungi-jepang"  # published 13 August 2022 13:56 WIB
+
+
+@pytest.mark.parametrize("until,included", [
+    ("2022-08-13", True), ("13 Agustus 2022", True), (date(2022, 8, 13), True),  # a day includes itself
+    ("2022-08-12", False), (date(2022, 8, 12), False),
+    ("2022-08-13 14:00", True), ("2022-08-13 13:00", False),  # with a time: that moment
+    (datetime(2022, 8, 13, 13, 0, tzinfo=timezone(timedelta(hours=7))), False),
+])
+def test_until_includes_the_day_of_a_date_without_a_time(index_dir: Path, until, included: bool) -> None:
+    docs = get_retriever(index_dir, k=10, until=until).invoke("Anies Gubernur Tokyo Yuriko Koike")
+    assert (SEED_ID in ids(docs)) is included
 
 
 @pytest.mark.parametrize("query,expected", [

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import MAX_QUESTION_CHARS, Answer, Citation
+from rag.answer import MAX_QUESTION_CHARS, Answer, AnswerSentence, Citation, Span, question_language
 from rag.errors import ConfigError
 from rag.indexer import build_index
 from rag.settings import Settings
-from rag.ui import (EXAMPLES, ChatService, Passage, Turn, answer_markdown, check_exposure, escape_markdown, interface_language,
+from rag.ui import (EXAMPLES, TEXTS, ChatService, Passage, Status, Turn, answer_markdown, check_exposure, counted,
+                    escape_markdown, interface_language,
                     paragraph_around, parse_day, private_paths, safe_url, sources_html)
-from tests.ui_support import HOSTILE_QUESTIONS, index_ui_corpus
+from tests.ui_support import ENGLISH, HOSTILE_QUESTIONS, INDONESIAN, index_ui_corpus, words_of
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +41,16 @@ def test_answer_streams_then_carries_citations_and_passages(service: ChatService
     assert all(r.answer is None for r in replies[:-1])
     answer = last.answer
     assert answer is not None and not answer.refused and answer.citations
+    for sentence in answer.sentences:
+        for n, index in sentence.cites:
+            assert f"(#rag-src-0-{n}-{index})" in last.markdown, "the marker points at its sentence's span"
+    page = sources_html([last.turn], "id")
     for citation in answer.citations:
-        assert f"(#rag-src-0-{citation.n})" in last.markdown
         passage = last.turn.passages[citation.n]
-        start, end = passage.marks[0]
-        assert passage.text[start:end] == citation.quote, "the quote is marked inside its paragraph"
+        assert [passage.text[s:e] for s, e in passage.marks] == [span.quote for span in citation.spans], \
+            "every quoted span is marked in its paragraph"
+        for index, span in enumerate(citation.spans):
+            assert f'<mark id="rag-src-0-{citation.n}-{index}">{html.escape(span.quote)}</mark>' in page
 
 
 def test_an_answer_ready_at_once_goes_out_in_one_update(indexed: Settings) -> None:
@@ -55,7 +61,7 @@ def test_an_answer_ready_at_once_goes_out_in_one_update(indexed: Settings) -> No
 
 def test_markers_link_to_this_turns_sources(service: ChatService) -> None:
     _, last = _final(service, "Siapa Gubernur Tokyo?", turn=3)
-    assert re.search(r"\(#rag-src-3-\d+\)", last.markdown)
+    assert re.search(r"\(#rag-src-3-\d+-\d+\)", last.markdown)
     page = sources_html([last.turn] * 4, "id")
     assert 'id="rag-src-3-1"' in page and page.count("<details") == 4
     assert page.count(" open>") == 1, "only the latest answer's sources start open"
@@ -92,7 +98,7 @@ def test_follow_up_uses_the_history(service: ChatService) -> None:
     assert "Anies" in follow.answer.query
 
 
-@pytest.mark.parametrize("question", EXAMPLES)
+@pytest.mark.parametrize("question", [q for questions in EXAMPLES.values() for q in questions])
 def test_example_questions_are_answered_from_the_seed(service: ChatService, question: str) -> None:
     _, last = _final(service, question)
     assert not last.answer.refused
@@ -112,6 +118,39 @@ def test_no_index_says_how_to_build_it(tmp_path: Path) -> None:
     reply = list(service.ask("Siapa Gubernur Tokyo?"))[0]
     assert "rag index" in reply.error and str(tmp_path / "nothing") in reply.error
     assert "rag index" in service.status_markdown("en") and service.outlets() == []
+
+
+@pytest.mark.parametrize(("language", "foreign"), [("en", INDONESIAN), ("id", ENGLISH)])
+def test_every_fixed_string_is_in_the_interface_language(language: str, foreign: set[str]) -> None:
+    from rag.llm import describe
+
+    shown = [*TEXTS[language].values(), *(describe(spec, openai_base_url=url, language=language)
+                                          for spec, url in ((None, None), ("ollama:m", None), ("openai:m", None),
+                                                            ("openai:m", "http://x:1/v1"), ("hf:m", None)))]
+    status = Status(1, 1, "hash:64", None, None, describe(None), "2022-08-13T13:56:00",
+                    {lang: describe(None, language=lang) for lang in TEXTS})
+    shown.append(status.markdown(language))
+    for string in shown:
+        assert not words_of(string) & foreign, (string, words_of(string) & foreign)
+    assert all(question_language(q) == language for q in EXAMPLES[language]), "example questions, too"
+
+
+def test_counts_read_right_in_both_languages() -> None:
+    assert [counted("en", "n_articles", n) for n in (0, 1, 2, 3463)] == \
+        ["0 articles", "1 article", "2 articles", "3,463 articles"]
+    assert [counted("id", "n_articles", n) for n in (1, 3463)] == ["1 artikel", "3.463 artikel"]
+    status = Status(1, 1, "hash:64", None, None, "extractive (offline, no LLM)", "2022-08-13T13:56:00")
+    assert status.markdown("en").startswith("1 article, 1 chunk · ")
+    assert status.markdown("id").startswith("1 artikel, 1 potongan · ")
+
+
+def test_serving_line_names_url_index_embedder_and_answer_mode(service: ChatService, tmp_path: Path) -> None:
+    line = service.serving_line("http://127.0.0.1:7860/")
+    assert line.startswith("rag: chat UI on http://127.0.0.1:7860/ · index ")
+    assert f"{service.settings.index_dir}/" in line and "embedder use:multilingual-v3" in line
+    assert "articles, " in line and line.endswith("answers: extractive (offline, no LLM)")
+    empty = ChatService(service.settings.replace(index_dir=tmp_path / "none")).serving_line("http://h:1/")
+    assert "no index in" in empty and "rag index" in empty
 
 
 def test_status_names_counts_embedder_and_answer_mode(service: ChatService, indexed: Settings) -> None:
@@ -197,11 +236,32 @@ def test_answer_markdown_links_only_real_markers() -> None:
 
 
 def test_paragraph_around_marks_every_quoted_span() -> None:
-    body = "Judul.\nKalimat satu. Kalimat dua. Kalimat tiga.\nParagraf lain."
-    first, second = body.index("Kalimat satu."), body.index("Kalimat tiga.")
-    passage = paragraph_around(body, [(first, first + 13), (second, second + 13), (0, 6)])
-    assert passage.text == "Kalimat satu. Kalimat dua. Kalimat tiga."
-    assert [passage.text[s:e] for s, e in passage.marks] == ["Kalimat satu.", "Kalimat tiga."]
+    body = "Judul.\nKalimat satu. Kalimat dua. Kalimat tiga.\nParagraf lain.\nParagraf akhir."
+    first, second, last = body.index("Kalimat satu."), body.index("Kalimat tiga."), body.index("Paragraf akhir.")
+    passage = paragraph_around(body, [(first, first + 13), (second, second + 13), (last, last + 15)])
+    assert passage.text == "Kalimat satu. Kalimat dua. Kalimat tiga.\n…\nParagraf akhir.", "a gap between paragraphs"
+    assert [passage.text[s:e] for s, e in passage.marks] == ["Kalimat satu.", "Kalimat tiga.", "Paragraf akhir."]
+    joined = paragraph_around(body, [(first, first + 13), (0, 6)])
+    assert joined.text == "Judul.\nKalimat satu. Kalimat dua. Kalimat tiga.", "next paragraphs stay together"
+    assert [joined.text[s:e] for s, e in joined.marks] == ["Kalimat satu.", "Judul."]
+    assert paragraph_around(body, [(first, first + 13), (500, 510)]).marks[1] == (-1, -1)
+
+
+def test_two_sentences_citing_one_article_each_highlight_their_own_span() -> None:
+    body = "Anies tiba di Tokyo pada Sabtu.\nParagraf lain.\nIa bertemu Gubernur Koike di Balai Kota."
+    one, two = "Anies tiba di Tokyo pada Sabtu.", "Ia bertemu Gubernur Koike di Balai Kota."
+    spans = (Span(one, 0, len(one)), Span(two, body.index(two), len(body)))
+    citation = Citation(1, "a", "Judul", "ANTARA", None, None, None, one, 0, len(one), spans=spans)
+    answer = Answer(f"Menurut artikel: {one} [1] {two} [1]", [citation],
+                    sentences=[AnswerSentence(one, ((1, 0),)), AnswerSentence(two, ((1, 1),))])
+    shown = answer_markdown(answer, 2)
+    assert shown.index("(#rag-src-2-1-0)") < shown.index("(#rag-src-2-1-1)"), "the second [1] opens the second span"
+    turn = Turn("q", answer, {1: paragraph_around(body, [(s.start, s.end) for s in spans])})
+    page = sources_html([turn], "id")
+    assert f'<mark id="rag-src-2-1-0">{one}</mark>' not in page, "turn numbers come from the panel's order"
+    assert f'<mark id="rag-src-0-1-0">{one}</mark>' in page and f'<mark id="rag-src-0-1-1">{two}</mark>' in page
+    assert "Paragraf lain" not in page and "…" in page
+    assert "(#rag-src-2-1)" in answer_markdown(answer.text, 2), "while streaming: the source itself"
 
 
 def test_sources_panel_shows_metadata_and_safe_links_only() -> None:
@@ -211,7 +271,7 @@ def test_sources_panel_shows_metadata_and_safe_links_only() -> None:
 
     page = sources_html([cite("https://antaranews.com/a")], "en")
     assert 'href="https://antaranews.com/a"' in page and "ANTARA · 2022-08-13 · by Sri" in page
-    assert "<mark>kutipan</mark> ini" in page
+    assert '<mark id="rag-src-0-1-0">kutipan</mark> ini' in page
     assert "href" not in sources_html([cite("javascript:alert(1)")], "en")
     assert safe_url("data:text/html,x") is None and safe_url(" http://x.test/a ") == "http://x.test/a"
     assert "appear here" in sources_html([], "en")
@@ -226,7 +286,18 @@ def test_interface_language_follows_choice_or_question() -> None:
 
 def test_until_is_inclusive_of_its_day() -> None:
     assert parse_day("2022-08-13", "id", next_day=True).isoformat().startswith("2022-08-14T00:00")
+    assert parse_day("2022-08-13 12:30", "id", next_day=True).isoformat().startswith("2022-08-13T12:30")
     assert parse_day("", "id") is None
+
+
+@pytest.mark.parametrize(("until", "included"), [("2022-08-13", True), ("13 Agustus 2022", True),
+                                                 ("2022-08-12", False), ("2022-08-13 13:00", False),
+                                                 ("2022-08-13 14:00", True)])
+def test_until_in_the_chat_means_what_it_means_on_the_command_line(service: ChatService, until: str,
+                                                                   included: bool) -> None:
+    _, last = _final(service, "Apa yang dibahas Anies dengan Gubernur Tokyo?", until=until)  # seed: 13 Aug 13:56
+    cited = {c.article_id for c in last.answer.citations}
+    assert ("antara-2022-08-13-anies-kunjungi-jepang" in cited) is included
 
 
 @pytest.mark.parametrize(("host", "auth", "allow", "ok"), [

@@ -49,6 +49,10 @@ def test_ask_endpoint_returns_the_answer_as_data(client, indexed: Settings) -> N
         assert f"[{citation['n']}]" in data["answer"]
         assert bodies[citation["article_id"]][citation["start"]:citation["end"]] == citation["quote"]
     assert data["citations"][0]["source"] == "ANTARA"
+    for sentence in data["sentences"]:  # each sentence with its own span, as in `rag ask --json`
+        for cite in sentence["citations"]:
+            assert sentence["text"] in cite["quote"]
+            assert bodies[data["citations"][cite["n"] - 1]["article_id"]][cite["start"]:cite["end"]] == cite["quote"]
 
 
 def test_chat_endpoint_streams_and_fills_the_sources_panel(client) -> None:
@@ -59,8 +63,8 @@ def test_chat_endpoint_streams_and_fills_the_sources_panel(client) -> None:
     assert cleared == ""
     assert [m["role"] for m in messages] == ["user", "assistant"]
     reply = messages[-1]["content"][0]["text"]
-    assert "(#rag-src-0-1)" in reply
-    assert 'id="rag-src-0-1"' in sources and "<mark>" in sources
+    assert "(#rag-src-0-1-0)" in reply, "the first marker points at the first span of source 1"
+    assert 'id="rag-src-0-1"' in sources and '<mark id="rag-src-0-1-0">' in sources
     assert data["citations"][0]["n"] == 1
     partial = outputs[1][1][-1]["content"][0]["text"]
     assert len(partial) < len(reply), "earlier updates hold part of the text"
@@ -73,6 +77,11 @@ def test_filters_apply_through_the_api(client) -> None:
     assert all(c["source"] == "sportivo" for c in data["citations"])
     *_, data = client.predict(QUESTION, [], "2023-01-01", "", "", "en", api_name="/chat")
     assert data["refused"]
+    seed = "antara-2022-08-13-anies-kunjungi-jepang"  # published 13 August 2022 13:56 WIB
+    data = client.predict(QUESTION, "", "2022-08-13", "", api_name="/ask")
+    assert seed in {c["article_id"] for c in data["citations"]}, "until includes its day"
+    data = client.predict(QUESTION, "", "2022-08-12", "", api_name="/ask")
+    assert seed not in {c["article_id"] for c in data.get("citations", [])}
 
 
 def test_oversized_and_empty_questions_are_refused_with_a_message(client) -> None:
@@ -158,6 +167,27 @@ def test_app_py_starts_and_says_how_to_build_a_missing_index(tmp_path: Path) -> 
         process.terminate()
         output = process.communicate(timeout=30)[0]
     assert "Traceback" not in output, output
+    assert f"rag: chat UI on http://127.0.0.1:{port}/ · no index in " in output and "rag index" in output
+    assert "share=True" not in output and "Running on local URL" not in output, "Gradio's own lines are replaced"
+
+
+@pytest.mark.slow
+def test_rag_serve_prints_one_line_of_its_own(indexed: Settings) -> None:
+    port = free_port()
+    env = {**os.environ, "RAG_INDEX_DIR": str(indexed.index_dir), "RAG_SERVER_PORT": str(port)}
+    process = subprocess.Popen([sys.executable, "-m", "rag", "serve"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_for_port(port)
+        time.sleep(1)
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0]
+    (line,) = [ln for ln in output.splitlines() if ln.startswith("rag: ")]
+    assert line.startswith(f"rag: chat UI on http://127.0.0.1:{port}/ · index {indexed.index_dir}/: ")
+    assert " articles, " in line and " chunks · embedder use:multilingual-v3 · " in line
+    assert line.endswith("answers: extractive (offline, no LLM)")
+    assert "share=True" not in output and "Running on local URL" not in output, output
 
 
 def test_app_refuses_to_listen_publicly_without_login(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ and two hostile ones), its index, and the chat app served on a free port."""
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -39,6 +40,21 @@ HOSTILE_QUESTIONS = (
     "Berapa biaya pembangunan jembatan gantung di Bogor?",
     "Berapa wisatawan yang mengunjungi pasar apung Lok Baintan?",
 )
+
+
+# Words that give a string away as the other language (the names of the languages aside).
+INDONESIAN = {"otomatis", "contoh", "mis", "artikel", "potongan", "jawaban", "diindeks", "tanpa", "luring", "dan",
+              "yang", "di", "dari", "untuk", "dengan", "sejak", "sampai", "tanggal", "pertanyaan", "kirim", "media",
+              "semua", "sumber", "oleh", "buka", "asli", "pakai", "lewat", "bahasa", "antarmuka", "saring", "baru"}
+ENGLISH = {"the", "of", "and", "no", "offline", "extractive", "answers", "articles", "article", "chunks", "indexed",
+           "from", "until", "date", "send", "new", "chat", "example", "questions", "outlet", "all", "sources", "by",
+           "open", "original", "use", "via", "interface", "language", "filter", "automatic", "e.g", "at", "embedder",
+           "local", "compatible", "ask", "question", "news", "with", "quotes", "here", "appear"}
+
+
+def words_of(value: str) -> set[str]:
+    value = re.sub(r"`[^`]*`|\{[^}]*\}|https?://\S+|Bahasa Indonesia|English", " ", value)
+    return set(re.findall(r"[a-z]+(?:\.g)?", value.lower()))
 
 
 def write_ui_articles(folder: Path) -> Path:
