@@ -122,10 +122,11 @@ def text(language: str, key: str, **values: Any) -> str:
     return TEXTS[language if language in TEXTS else "id"][key].format(**values)
 
 
-def counted(language: str, key: str, n: int) -> str:
-    """"1 article", "2 articles", "3.463 artikel": TEXTS[key] is "singular|plural" (one form
-    in Indonesian), the number grouped as the language writes it."""
-    forms = TEXTS[language if language in TEXTS else "id"][key].split("|")
+def counted(language: str, key: str, n: int, texts: dict[str, dict[str, str]] | None = None) -> str:
+    """"1 article", "2 articles", "3.463 artikel": TEXTS[key] (or `texts[key]`) is
+    "singular|plural" (one form in Indonesian), the number grouped as the language writes it."""
+    table = TEXTS if texts is None else texts
+    forms = table[language if language in table else "id"][key].split("|")
     number = f"{n:,}".replace(",", "." if language == "id" else ",")
     return (forms[0] if n == 1 or len(forms) == 1 else forms[1]).format(n=number)
 

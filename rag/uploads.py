@@ -26,6 +26,7 @@ from typing import Any
 from .articles import SUFFIXES, Skipped, read_path
 from .errors import BadArticle, IndexLocked, NeedsConfirmation, RagError, SourceError
 from .settings import Settings
+from .ui import counted, is_loopback
 
 TEXTS: dict[str, dict[str, str]] = {
     "id": {
@@ -38,13 +39,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "busy": "Indeks sedang diperbarui; coba lagi setelah selesai.",
         "saving": "Memeriksa {files}…",
         "progress": "Mengindeks: {done} dari {total} artikel…",
-        "done": "Selesai: {added} artikel ditambahkan, {updated} diperbarui. Indeks kini memuat {articles} artikel.",
+        "done": "Selesai: {added} ditambahkan, {updated} diperbarui. Indeks kini memuat {articles}.",
         "nothing_new": "Tidak ada artikel baru: semua berkas sudah ada di indeks.",
         "skipped": "Dilewati:",
         "failed": "Gagal mengindeks: {error}",
         "confirm": "Indeks tidak diubah: pembaruan ini akan menghapus banyak artikel (berkasnya hilang dari "
                    "sumbernya). Periksa dengan `rag index --dry-run` di terminal.",
         "file_count": "{n} berkas",
+        "n_articles": "{n} artikel",
     },
     "en": {
         "label": "Add articles",
@@ -56,13 +58,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "busy": "The index is being updated; try again when it is done.",
         "saving": "Checking {files}…",
         "progress": "Indexing: {done} of {total} articles…",
-        "done": "Done: {added} article(s) added, {updated} updated. The index now holds {articles} articles.",
+        "done": "Done: {added} added, {updated} updated. The index now holds {articles}.",
         "nothing_new": "Nothing new: every file is already in the index.",
         "skipped": "Skipped:",
         "failed": "Indexing failed: {error}",
         "confirm": "The index was not changed: this update would remove many articles (their files are gone "
                    "from their source). Check with `rag index --dry-run` in a terminal.",
-        "file_count": "{n} file(s)",
+        "file_count": "{n} file|{n} files",
+        "n_articles": "{n} article|{n} articles",
     },
 }
 
@@ -96,8 +99,6 @@ def reason_text(reason: str, language: str) -> str:
 
 def uploads_allowed(settings: Settings) -> bool:
     """Uploads change the index for everyone: only where strangers cannot reach the UI."""
-    from .ui import is_loopback
-
     return settings.uploads and (is_loopback(settings.server_name) or bool(settings.auth))
 
 
@@ -243,8 +244,9 @@ def job_markdown(job: UploadJob, language: str, articles: int | None = None) -> 
         if job.saved or not job.skipped:
             lines.append(message(language, "nothing_new"))
     else:
-        lines.append(message(language, "done", added=job.summary.added, updated=job.summary.updated,
-                             articles=articles if articles is not None else "?"))
+        lines.append(message(language, "done", added=counted(language, "n_articles", job.summary.added, TEXTS),
+                             updated=counted(language, "n_articles", job.summary.updated, TEXTS),
+                             articles=counted(language, "n_articles", articles, TEXTS) if articles is not None else "?"))
     if job.skipped:
         lines.append(message(language, "skipped"))
         lines += [f"- `{s.path}`: {reason_text(s.reason, language)}" for s in job.skipped]

@@ -15,8 +15,9 @@ from typing import Any
 
 from .errors import IndexLocked
 from .settings import Settings
-from .ui import (EXAMPLES, ChatService, Turn, check_exposure, interface_language, login, private_paths,
+from .ui import (EXAMPLES, ChatService, Turn, check_exposure, counted, interface_language, login, private_paths,
                  sources_html, text)
+from .uploads import TEXTS as UPLOAD_TEXTS
 from .uploads import Uploader, job_markdown, message
 
 CSS = """
@@ -177,7 +178,7 @@ def build_app(service: ChatService) -> Any:
             if not files:
                 yield message(lang, "none")
                 return
-            yield message(lang, "saving", files=message(lang, "file_count", n=len(files)))
+            yield message(lang, "saving", files=counted(lang, "file_count", len(files), UPLOAD_TEXTS))
             try:
                 job = uploader.start(files)
             except IndexLocked:

@@ -79,7 +79,7 @@ def test_added_articles_are_indexed_and_answered_without_a_restart(app, tmp_path
                         api_name="/add_articles")
     updates = list(job)
     final = updates[-1]
-    assert "Done: 1 article(s) added" in final and "holds 2 articles" in final
+    assert "Done: 1 article added, 0 articles updated. The index now holds 2 articles." in final
     assert "`foto.png`: unsupported file type '.png'" in final
     assert [p.name for p in (settings.upload_dir).iterdir()] == ["seruni.txt"], "only the good file is kept"
     assert client.predict("en", api_name="/status").startswith("2 articles")
