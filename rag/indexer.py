@@ -100,7 +100,8 @@ def build_index(
     started = time.perf_counter()
     index = open_index(settings)
     summary = IndexSummary(index_dir=index.location)
-    read = ReadResult(articles=list(articles)) if articles is not None else read_sources(settings.sources, settings.max_file_mb)
+    read = ReadResult(articles=list(articles)) if articles is not None else read_sources(
+        settings.sources, settings.max_file_mb, follow_symlinks=settings.follow_symlinks)
     wanted, duplicates = dedupe(read.articles)
     summary.skipped_files = read.skipped + duplicates
 

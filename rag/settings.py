@@ -39,6 +39,8 @@ class Settings:
     """RAG_CHUNK_OVERLAP_TOKENS: tokens of the previous chunk repeated at the start of the next."""
     max_file_mb: float = 10.0
     """RAG_MAX_FILE_MB: larger input files are skipped."""
+    follow_symlinks: bool = False
+    """RAG_FOLLOW_SYMLINKS: `1` reads symbolic links that point outside a source folder (by default they are skipped)."""
     embed_batch_size: int = 64
     """RAG_EMBED_BATCH_SIZE: texts per embedding call."""
     chroma_url: str | None = None
@@ -107,8 +109,9 @@ class Settings:
                     values[name] = kind(env[var])
                 except ValueError:
                     raise ConfigError(f"{var}={env[var]!r} is not a number") from None
-        if env.get("RAG_ALLOW_PUBLIC"):
-            values["allow_public"] = env["RAG_ALLOW_PUBLIC"].strip().lower() in ("1", "true", "yes")
+        for name, var in (("allow_public", "RAG_ALLOW_PUBLIC"), ("follow_symlinks", "RAG_FOLLOW_SYMLINKS")):
+            if env.get(var):
+                values[name] = env[var].strip().lower() in ("1", "true", "yes")
         if env.get("RAG_CHROMA_HEADERS"):
             values["chroma_headers"] = _parse_headers(env["RAG_CHROMA_HEADERS"])
         values.update({k: v for k, v in overrides.items() if v is not None})
