@@ -132,8 +132,11 @@ class Settings:
             raise ConfigError(f"RAG_MIN_SUPPORT must be between 0 and 1, got {self.min_support}")
         if self.queue_size < 1 or self.concurrency < 1:
             raise ConfigError("RAG_QUEUE_SIZE and RAG_CONCURRENCY must be at least 1")
-        if self.auth is not None and (":" not in self.auth or not self.auth.split(":", 1)[1]):
-            raise ConfigError("RAG_AUTH must be `user:password`")
+        if self.auth is not None:
+            user, _, password = self.auth.partition(":")
+            if not user.strip() or not password or user != user.strip():
+                raise ConfigError("RAG_AUTH must be `user:password`, with a user name (no spaces around it) "
+                                  "and a password, neither empty")
         if self.chroma_url is not None:
             from urllib.parse import urlsplit
 
