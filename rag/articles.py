@@ -8,9 +8,12 @@ Formats, chosen by file extension:
   .jsonl            one JSON article a line: id, title, date, source, url, text
   .html, .htm       a web page; the main text is extracted with trafilatura
 
-`read_path` never raises for bad input: every file either yields articles or a
-`Skipped` with a short reason. Decoding copes with BOMs, UTF-16, cp1252 and stray
-invalid UTF-8 bytes. What this module leaves out: language-aware cleaning beyond
+`read_sources` and `read_path` never raise for bad input: every entry of a source folder
+either yields articles or a `Skipped` with a short reason (so does every bad line of a
+.jsonl), whatever goes wrong. Only regular files are opened; symbolic links out of the
+folder, loops and second names of a file are passed over (see `_walk`). Front matter and
+JSON lines are refused past MAX_NESTING levels, and fields of the wrong type are a reason,
+never coerced. Decoding copes with BOMs, UTF-16, cp1252 and stray invalid UTF-8 bytes. What this module leaves out: language-aware cleaning beyond
 dropping boilerplate lines, and fetching anything from the network.
 """
 
