@@ -233,6 +233,9 @@ def sentence_features(question: Question, sentence: str, window: str, retrieval:
 _INTERROGATIVES = frozenset("siapa siapakah apa apakah kapan kapankah berapa berapakah dimana dimanakah mengapa kenapa "
                             "bagaimana who whom whose what when where why how which".split())
 STUFFING_PENALTY = 4.0
+ECHO_REPEATS_FROM = 0.25
+"""A sentence whose repeats of the question's words are more than this share of its words
+starts to count as an echo (fully at twice that share)."""
 """Logits taken off a sentence's rank score per unit of `echo`, and the share of its support
 lost: set by hand (not fitted), large enough that a keyword-stuffed sentence loses to the real
 article's, while FacQA valid is unchanged (see README "Answers")."""
@@ -249,13 +252,17 @@ def echo(question: Question, sentence: str) -> float:
     if sentence.rstrip().endswith("?") or words[0].lower() in _INTERROGATIVES:
         return 1.0
     stems = [analyze(w) for w in words]
-    asked = [t for s in stems for t in s if t in question.weights]
-    if not asked:
+    if not any(t in question.weights for s in stems for t in s):
         return 0.0
     if all(w.lower() in question.tokens or not s for w, s in zip(words, stems)):
         return 1.0  # only the question's words and function words
-    repeats = len(asked) - len(set(asked))  # one repeat is ordinary ("Wakil Ketua ... Ketua")
-    return min(1.0, max(0, repeats - 1) / 3)
+    # The share of its words that repeat one of its words (numbers aside: "dari Rp 5.700 menjadi
+    # Rp 5.400"): a name said twice in a long sentence is ordinary; "Ketua MPR, Ketua MPR, Ketua MPR"
+    # is not. Counted over all its words, so that an English question about an Indonesian
+    # stuffed article ("Who is the chairman of MPR?") sees it too.
+    content = [t for w, s in zip(words, stems) for t in s if not _NUMBER.search(w)]
+    repeated = (len(content) - len(set(content))) / len(words)
+    return float(min(1.0, max(0.0, (repeated - ECHO_REPEATS_FROM) / ECHO_REPEATS_FROM)))
 
 
 def echoes(questions: Sequence[Question], candidates: Sequence[Candidate]) -> np.ndarray:
