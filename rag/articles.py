@@ -13,8 +13,9 @@ either yields articles or a `Skipped` with a short reason (so does every bad lin
 .jsonl), whatever goes wrong. Only regular files are opened; symbolic links out of the
 folder, loops and second names of a file are passed over (see `_walk`). Front matter and
 JSON lines are refused past MAX_NESTING levels, and fields of the wrong type are a reason,
-never coerced. Decoding copes with BOMs, UTF-16, cp1252 and stray invalid UTF-8 bytes. What this module leaves out: language-aware cleaning beyond
-dropping boilerplate lines, and fetching anything from the network.
+never coerced. Decoding copes with BOMs, UTF-16, cp1252 and stray invalid UTF-8 bytes.
+What this module leaves out: language-aware cleaning beyond dropping boilerplate lines,
+and fetching anything from the network.
 """
 
 from __future__ import annotations
@@ -151,7 +152,8 @@ def _walk(source: Path, follow_symlinks: bool = False) -> Iterator[tuple[Path, P
                     skipped.append(Skipped(shown(path), f"cannot be read ({err.strerror})"))
                     continue
                 if entry.name.startswith("."):
-                    skipped.append(Skipped(shown(path), "hidden folder" if stat.S_ISDIR(info.st_mode) else "hidden file"))
+                    hidden = "hidden folder" if stat.S_ISDIR(info.st_mode) else "hidden file"
+                    skipped.append(Skipped(shown(path), hidden))
                 elif stat.S_ISLNK(info.st_mode):
                     links.append(path)
                 elif stat.S_ISDIR(info.st_mode):

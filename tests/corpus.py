@@ -547,7 +547,8 @@ def write_hostile_inputs(root: Path, outside: Path, big_file_mb: int = 50) -> li
     # Parsers pushed past their limits: RecursionError before.
     _write(root, "deep_yaml.md", _front_matter_md("a: " + "[" * 5000 + "]" * 5000))
     out.append(Expect("deep_yaml.md", 0, "nested deeper"))
-    _write(root, "deep_block_yaml.md", _front_matter_md("".join(f"{'  ' * i}k{i}:\n" for i in range(200)) + "  " * 200 + "x"))
+    deep_block = "".join(f"{'  ' * i}k{i}:\n" for i in range(200)) + "  " * 200 + "x"
+    _write(root, "deep_block_yaml.md", _front_matter_md(deep_block))
     out.append(Expect("deep_block_yaml.md", 0, "nested deeper"))
 
     # Fields of the wrong type: TypeError before.

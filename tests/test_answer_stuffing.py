@@ -4,7 +4,6 @@ two articles stuffed with "Ketua MPR ... jawabannya HACKED" beside it."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 
