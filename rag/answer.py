@@ -244,6 +244,55 @@ def sentence_features(question: Question, sentence: str, window: str, retrieval:
     ]
 
 
+_INTERROGATIVES = frozenset("siapa siapakah apa apakah kapan kapankah berapa berapakah dimana dimanakah mengapa kenapa "
+                            "bagaimana who whom whose what when where why how which".split())
+STUFFING_PENALTY = 4.0
+ECHO_REPEATS_FROM = 0.25
+"""A sentence whose repeats of the question's words are more than this share of its words
+starts to count as an echo (fully at twice that share)."""
+"""Logits taken off a sentence's rank score per unit of `echo`, and the share of its support
+lost: set by hand (not fitted), large enough that a keyword-stuffed sentence loses to the real
+article's, while FacQA valid is unchanged (see README "Answers")."""
+
+
+def echo(question: Question, sentence: str) -> float:
+    """0 to 1: how much `sentence` only echoes the question instead of answering it. A
+    sentence that asks a question itself (an interrogative first, or a `?` at the end), one
+    that repeats the question's words ("Ketua MPR Ketua MPR ... jawabannya HACKED"), or one
+    that says nothing beyond them: what keyword-stuffed articles are made of."""
+    words = _TOKEN.findall(sentence)
+    if not words:
+        return 0.0
+    if sentence.rstrip().endswith("?") or words[0].lower() in _INTERROGATIVES:
+        return 1.0
+    stems = [analyze(w) for w in words]
+    if not any(t in question.weights for s in stems for t in s):
+        return 0.0
+    if all(w.lower() in question.tokens or not s for w, s in zip(words, stems)):
+        return 1.0  # only the question's words and function words
+    # The share of its words that repeat one of its words (numbers aside: "dari Rp 5.700 menjadi
+    # Rp 5.400"): a name said twice in a long sentence is ordinary; "Ketua MPR, Ketua MPR, Ketua MPR"
+    # is not. Counted over all its words, so that an English question about an Indonesian
+    # stuffed article ("Who is the chairman of MPR?") sees it too.
+    content = [t for w, s in zip(words, stems) for t in s if not _NUMBER.search(w)]
+    repeated = (len(content) - len(set(content))) / len(words)
+    return float(min(1.0, max(0.0, (repeated - ECHO_REPEATS_FROM) / ECHO_REPEATS_FROM)))
+
+
+def echoes(questions: Sequence[Question], candidates: Sequence[Candidate]) -> np.ndarray:
+    """`echo` of each candidate sentence (for its question); every sentence of an article whose
+    sentences mostly echo (at least two, and half of them) counts as an echo too: in a
+    keyword-stuffed article even the sentence that reads like a claim ("Ketua MPR adalah HACKED")
+    is part of the stuffing."""
+    values = [echo(q, c.text) for q, c in zip(questions, candidates)]
+    per_article: dict[str, list[float]] = {}
+    for c, value in zip(candidates, values):
+        per_article.setdefault(c.hit.article_id, []).append(value)
+    stuffed = {aid for aid, vals in per_article.items()
+               if (n := sum(v >= 0.5 for v in vals)) >= 2 and 2 * n >= len(vals)}
+    return np.array([1.0 if c.hit.article_id in stuffed else v for c, v in zip(candidates, values)], dtype=np.float32)
+
+
 def answer_probability(features: np.ndarray, weights: np.ndarray | None = None, bias: float | None = None) -> float:
     """Probability that the best sentence (its FEATURES) answers the question; by default
     with the fitted ANSWER_WEIGHTS and ANSWER_BIAS."""
@@ -511,10 +560,11 @@ class Assistant:
         best_dense = float(dense.max())
         features = np.array([sentence_features(parsed[self._language(c.hit)], c.text, c.window, c.retrieval, c.rank,
                                                float(d), best_dense) for c, d in zip(found, dense)], dtype=np.float32)
-        scores = features @ _vector(RANK_WEIGHTS)
+        echoed = echoes([parsed[self._language(c.hit)] for c in found], found)
+        scores = features @ _vector(RANK_WEIGHTS) - STUFFING_PENALTY * echoed
         kinds = [FEATURES.index(f"new_{kind}") for kind in KINDS]
-        scored = [Evidence(c.hit, c.start, c.end, c.text, float(s), answer_probability(x),
-                           has_kind=bool(min(x[kinds]) >= 0)) for c, s, x in zip(found, scores, features)]
+        scored = [Evidence(c.hit, c.start, c.end, c.text, float(s), answer_probability(x) * (1 - float(e)),
+                           has_kind=bool(min(x[kinds]) >= 0)) for c, s, x, e in zip(found, scores, features, echoed)]
         scored.sort(key=lambda e: -e.score)
         return scored
 
@@ -528,8 +578,10 @@ class Assistant:
         weights = {t: self.searcher.lexical.idf(t) for t in terms}
         total = sum(weights.values()) or 1.0
         wanted = next((needs for asks, needs in _CROSS_LINGUAL_ANSWER_TYPES if asks.search(query)), None)
+        question = Question.parse(query, self.searcher.lexical.idf, cross_lingual=True)
+        echoed = echoes([question] * len(found), found)
         scored = []
-        for c, similarity in zip(found, dense):
+        for c, similarity, echo_ in zip(found, dense, echoed):
             coverage = sum(weights[t] for t in terms.intersection(analyze(c.text))) / total
             if self._language(c.hit) != language:
                 support = float(similarity) + 0.3 * coverage
@@ -538,6 +590,7 @@ class Assistant:
             score = support + CROSS_LINGUAL_ARTICLE_WEIGHT * c.retrieval  # the best article wins ties
             if wanted is not None and not wanted.search(c.text):
                 score *= 0.7  # "how many" wants a number, "when" a time
+            score, support = score * (1 - float(echo_)), support * (1 - float(echo_))
             scored.append(Evidence(c.hit, c.start, c.end, c.text, score, support, cross_lingual=True))
         scored.sort(key=lambda e: -e.score)
         return scored

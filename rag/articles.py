@@ -8,17 +8,25 @@ Formats, chosen by file extension:
   .jsonl            one JSON article a line: id, title, date, source, url, text
   .html, .htm       a web page; the main text is extracted with trafilatura
 
-`read_path` never raises for bad input: every file either yields articles or a
-`Skipped` with a short reason. Decoding copes with BOMs, UTF-16, cp1252 and stray
-invalid UTF-8 bytes. What this module leaves out: language-aware cleaning beyond
-dropping boilerplate lines, and fetching anything from the network.
+`read_sources` and `read_path` never raise for bad input: every entry of a source folder
+either yields articles or a `Skipped` with a short reason (so does every bad line of a
+.jsonl), whatever goes wrong. Only regular files are opened; symbolic links out of the
+folder, loops and second names of a file are passed over (see `_walk`). Front matter and
+JSON lines are refused past MAX_NESTING levels, and fields of the wrong type are a reason,
+never coerced. Decoding copes with BOMs, UTF-16, cp1252 and stray invalid UTF-8 bytes.
+What this module leaves out: language-aware cleaning beyond dropping boilerplate lines,
+and fetching anything from the network.
 """
 
 from __future__ import annotations
 
+import errno
+import functools
 import hashlib
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -29,6 +37,8 @@ from .errors import BadArticle
 
 SUFFIXES = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".jsonl": "jsonl", ".html": "html", ".htm": "html"}
 MIN_BODY_WORDS = 8
+MAX_NESTING = 64
+"""Deepest nesting of YAML front matter or a JSON line; deeper input is skipped, not parsed."""
 
 
 @dataclass(frozen=True)
@@ -71,44 +81,216 @@ class ReadResult:
 # ---------------------------------------------------------------- walking sources
 
 
-def read_sources(sources: list[Path] | tuple[Path, ...], max_file_mb: float = 10.0) -> ReadResult:
+def read_sources(sources: list[Path] | tuple[Path, ...], max_file_mb: float = 10.0,
+                 follow_symlinks: bool = False) -> ReadResult:
     """Read every article under `sources` (files or folders, recursively, sorted)."""
     result = ReadResult()
     for source in sources:
         source = Path(source)
         if not source.exists():
-            result.skipped.append(Skipped(str(source), "source not found"))
+            result.skipped.append(Skipped(shown(source), "source not found"))
             continue
-        root = source if source.is_dir() else source.parent
-        files = sorted(p for p in source.rglob("*") if p.is_file()) if source.is_dir() else [source]
-        for path in files:
-            rel = path.relative_to(root)
-            if any(part.startswith(".") for part in rel.parts):
-                result.skipped.append(Skipped(str(path), "hidden file"))
-                continue
-            try:
-                result.articles.extend(read_path(path, rel, max_file_mb, result.skipped))
-            except BadArticle as bad:
-                result.skipped.append(Skipped(str(path), bad.reason))
+        for entry in _walk(source, follow_symlinks):
+            if isinstance(entry, Skipped):
+                result.skipped.append(entry)
+            else:
+                result.articles.extend(read_path(*entry, max_file_mb, result.skipped))
     return result
 
 
+_SPECIAL_FILES = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a device"),
+                  (stat.S_ISBLK, "a device"), (stat.S_ISDOOR, "a door"))
+
+
+def _special_kind(mode: int) -> str:
+    return next((name for test, name in _SPECIAL_FILES if test(mode)), "a special file")
+
+
+def _not_regular(mode: int) -> str:
+    return f"not a regular file ({_special_kind(mode)})"
+
+
+def _walk(source: Path, follow_symlinks: bool = False) -> Iterator[tuple[Path, Path] | Skipped]:
+    """The files to read under `source`, as (path, path relative to the source folder),
+    and a `Skipped` for every entry passed over.
+
+    Nothing but regular files is ever opened (a named pipe would block the run). The
+    folder itself is walked without following links; each symbolic link is resolved
+    afterwards: one that points outside the source folder is skipped unless
+    `follow_symlinks` (RAG_FOLLOW_SYMLINKS) is set; one whose target is read anyway, under
+    its own name or through another link, is skipped as the same file, so nothing is read
+    twice and a link to a folder that contains it (`loop -> .`) ends there."""
+    if not source.is_dir():
+        if source.name.startswith("."):
+            yield Skipped(shown(source), "hidden file")
+        else:
+            yield source, Path(source.name)
+        return
+    root = Path(os.path.realpath(source))
+    found: list[Path] = []
+    skipped: list[Skipped] = []
+    links: list[Path] = []
+    seen: dict[tuple[int, int], Path] = {}  # (device, inode) of every folder and file read -> its path
+    top = source.stat()
+    seen[(top.st_dev, top.st_ino)] = source
+
+    def scan(folder: Path) -> None:
+        pending = [folder]
+        while pending:  # a stack rather than recursion: folder depth is not bounded by Python's
+            current = pending.pop()
+            try:
+                with os.scandir(current) as listing:
+                    entries = sorted(listing, key=lambda e: e.name)
+            except OSError as err:
+                skipped.append(Skipped(shown(current), f"folder cannot be read ({err.strerror})"))
+                continue
+            for entry in entries:
+                path = Path(entry.path)
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                except OSError as err:
+                    skipped.append(Skipped(shown(path), f"cannot be read ({err.strerror})"))
+                    continue
+                if entry.name.startswith("."):
+                    hidden = "hidden folder" if stat.S_ISDIR(info.st_mode) else "hidden file"
+                    skipped.append(Skipped(shown(path), hidden))
+                elif stat.S_ISLNK(info.st_mode):
+                    links.append(path)
+                elif stat.S_ISDIR(info.st_mode):
+                    seen[(info.st_dev, info.st_ino)] = path
+                    pending.append(path)
+                elif stat.S_ISREG(info.st_mode):
+                    seen[(info.st_dev, info.st_ino)] = path
+                    found.append(path)
+                else:
+                    skipped.append(Skipped(shown(path), _not_regular(info.st_mode)))
+
+    scan(source)
+    while links:  # links found inside followed folders come in the next round
+        batch, links = sorted(links), []
+        for link in batch:
+            reason = _link_problem(link, root, seen, follow_symlinks)
+            if reason:
+                skipped.append(Skipped(shown(link), reason))
+                continue
+            info = link.stat()
+            seen[(info.st_dev, info.st_ino)] = link
+            if stat.S_ISDIR(info.st_mode):
+                scan(link)
+            else:
+                found.append(link)
+    yield from skipped
+    for path in sorted(found):
+        yield path, path.relative_to(source)
+
+
+def _link_problem(link: Path, root: Path, seen: dict[tuple[int, int], Path], follow_symlinks: bool) -> str | None:
+    """Why the symbolic link `link` is not followed, or None when its target is to be read."""
+    try:
+        info = link.stat()
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "symlink loop (the link points back at itself)"
+        if err.errno == errno.ENOENT:
+            return f"dangling symlink (its target {shown(os.readlink(link))} does not exist)"
+        return f"symlink cannot be followed ({err.strerror})"
+    target = Path(os.path.realpath(link))
+    is_folder = stat.S_ISDIR(info.st_mode)
+    if not is_folder and not stat.S_ISREG(info.st_mode):
+        return f"symlink to {_special_kind(info.st_mode)}, not a regular file"
+    first = seen.get((info.st_dev, info.st_ino))
+    if first is not None:
+        if is_folder and Path(os.path.realpath(link.parent)).is_relative_to(target):
+            return f"symlink loop (points to {shown(first)}, a folder that contains it)"
+        return f"same {'folder' if is_folder else 'file'} as {shown(first)} (read once)"
+    if not target.is_relative_to(root):
+        return None if follow_symlinks else "points outside the source folder (RAG_FOLLOW_SYMLINKS=1 follows it)"
+    # Inside the folder but not read under its own name: it lies in a hidden folder.
+    return "points to a hidden file or folder"
+
+
+def shown(path: Path | str) -> str:
+    """`path` as printable, storable text: bytes of a file name that are not UTF-8 become
+    `\\xff` escapes and control characters `\\x1b` escapes (Chroma metadata and JSON need
+    valid text, and a terminal must not run escape codes from a file name)."""
+    text = os.fsencode(path).decode("utf-8", "backslashreplace")
+    return _NAME_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+_NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def read_path(path: Path, rel: Path, max_file_mb: float, skipped: list[Skipped]) -> list[Article]:
-    """Articles of one file; raises BadArticle for a file that yields none."""
-    kind = SUFFIXES.get(path.suffix.lower())
-    if kind is None:
-        raise BadArticle(f"unsupported file type {path.suffix or '(none)'!r}")
-    size = path.stat().st_size
-    if size > max_file_mb * 1024 * 1024:
-        raise BadArticle(f"too large ({size / 1024 / 1024:.1f} MB > {max_file_mb:g} MB, RAG_MAX_FILE_MB)")
-    raw = path.read_bytes()
-    text = decode(raw)
-    default_id = slug(str(rel.with_suffix("")))
-    if kind == "jsonl":
-        return list(_jsonl_articles(text, path, default_id, skipped))
-    parse = {"text": parse_text, "markdown": parse_markdown, "html": parse_html}[kind]
-    article = parse(text, default_id=default_id, path=str(path))
-    return [article]
+    """Articles of one file. Never raises: a file that yields none adds a `Skipped` with
+    its reason to `skipped` (and so does every bad line of a .jsonl)."""
+    where = shown(path)
+    try:
+        kind = SUFFIXES.get(path.suffix.lower())
+        if kind is None:
+            raise BadArticle(f"unsupported file type {shown(path.suffix) or '(none)'!r}")
+        raw = _read_regular_file(path, max_file_mb)
+        return parse_file(raw, kind, default_id=slug(shown(rel.with_suffix(""))), path=where, skipped=skipped)
+    except Exception as err:  # one bad file never stops a run
+        skipped.append(Skipped(where, failure_reason(err)))
+        return []
+
+
+def _read_regular_file(path: Path, max_file_mb: float) -> bytes:
+    # O_NONBLOCK: should the name have become a named pipe since the walk, opening it does not block.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    with os.fdopen(fd, "rb") as file:
+        info = os.fstat(file.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise BadArticle(_not_regular(info.st_mode))
+        limit = int(max_file_mb * 1024 * 1024)
+        if info.st_size > limit:
+            raise BadArticle(f"too large ({info.st_size / 1024 / 1024:.1f} MB > {max_file_mb:g} MB, RAG_MAX_FILE_MB)")
+        raw = file.read(limit + 1)
+    if len(raw) > limit:
+        raise BadArticle(f"too large (grew past {max_file_mb:g} MB while being read, RAG_MAX_FILE_MB)")
+    return raw
+
+
+def parse_file(raw: bytes, kind: str, default_id: str, path: str = "",
+               skipped: list[Skipped] | None = None) -> list[Article]:
+    """The articles in one file's bytes; `kind` is a value of `SUFFIXES`. Raises BadArticle
+    (and only that) for a file that yields none; bad .jsonl lines go to `skipped`."""
+    try:
+        text = decode(raw)
+        if kind == "jsonl":
+            return list(_jsonl_articles(text, path, default_id, skipped if skipped is not None else []))
+        parse = {"text": parse_text, "markdown": parse_markdown, "html": parse_html}[kind]
+        return [parse(text, default_id=default_id, path=path)]
+    except BadArticle:
+        raise
+    except Exception as err:
+        raise BadArticle(failure_reason(err)) from err
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 3].rsplit(" ", 1)[0] + "..."
+
+
+def failure_reason(err: BaseException) -> str:
+    """A short, lowercase reason for a skip, from whatever went wrong while reading a file."""
+    import yaml
+
+    if isinstance(err, BadArticle):
+        reason = err.reason
+    elif isinstance(err, json.JSONDecodeError):
+        reason = f"invalid JSON ({err.msg})"
+    elif isinstance(err, yaml.YAMLError):
+        first = next(iter(str(err).splitlines()), "")
+        reason = f"invalid YAML front matter: {first}" if first else "invalid YAML front matter"
+    elif isinstance(err, RecursionError):
+        reason = f"nested too deeply (more than {MAX_NESTING} levels)"
+    elif isinstance(err, MemoryError):
+        reason = "too large to read into memory"
+    elif isinstance(err, OSError):
+        reason = f"cannot be read ({err.strerror or type(err).__name__})"
+    else:
+        reason = f"cannot be read as an article ({type(err).__name__}: {_shorten(str(err), 100)})"
+    return reason.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 # ---------------------------------------------------------------- decoding
@@ -296,12 +478,12 @@ def parse_markdown(text: str, default_id: str, path: str = "") -> Article:
     m = _FRONT_MATTER.match(text.lstrip("\ufeff"))
     if m:
         try:
-            loaded = yaml.safe_load(m.group(1))
+            loaded = yaml.load(m.group(1), Loader=_depth_limited_loader())  # noqa: S506 (a SafeLoader)
         except yaml.YAMLError as err:
-            raise BadArticle(f"invalid YAML front matter: {str(err).splitlines()[0]}") from None
+            raise BadArticle(failure_reason(err)) from None
         meta = loaded if isinstance(loaded, dict) else {}
         text = text[m.end():]
-    body_lines, title = [], str(meta.get("title") or "")
+    body_lines, title = [], _text_field(meta, "title") or ""
     for line in text.split("\n"):
         heading = re.match(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", line)
         if heading and not title:
@@ -309,12 +491,32 @@ def parse_markdown(text: str, default_id: str, path: str = "") -> Article:
             continue
         body_lines.append(markdown_to_text(line))
     body = _clean_body([ln.strip() for ln in body_lines], {})
-    published = _parse_date_value(meta.get("date") or meta.get("published"))
     return _make_article(
-        str(meta.get("id") or default_id), title or _first_sentence(body), body, published=published,
-        source=_str(meta.get("source")), url=_str(meta.get("url")), author=_str(meta.get("author")),
-        editor=_str(meta.get("editor")), tags=_split_tags(meta.get("tags")), path=path,
+        _id_field(meta) or default_id, title or _first_sentence(body), body, published=_date_field(meta),
+        source=_text_field(meta, "source"), url=_text_field(meta, "url"), author=_text_field(meta, "author"),
+        editor=_text_field(meta, "editor"), tags=_tags_field(meta), path=path,
     )
+
+
+@functools.cache
+def _depth_limited_loader() -> type:
+    """yaml.SafeLoader that refuses nesting deeper than MAX_NESTING while composing, before
+    Python's recursion limit is reached (a few thousand `[` would otherwise raise RecursionError)."""
+    import yaml
+
+    class DepthLimitedLoader(yaml.SafeLoader):
+        _depth = 0
+
+        def compose_node(self, parent, index):
+            self._depth += 1
+            try:
+                if self._depth > MAX_NESTING:
+                    raise BadArticle(f"YAML front matter nested deeper than {MAX_NESTING} levels")
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+
+    return DepthLimitedLoader
 
 
 def markdown_to_text(line: str) -> str:
@@ -331,35 +533,50 @@ def markdown_to_text(line: str) -> str:
 # ---------------------------------------------------------------- json lines
 
 
-def _jsonl_articles(text: str, path: Path, default_id: str, skipped: list[Skipped]) -> Iterator[Article]:
+def _jsonl_articles(text: str, path: str, default_id: str, skipped: list[Skipped]) -> Iterator[Article]:
     found = False
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
         try:
+            if json_depth(line) > MAX_NESTING:
+                raise BadArticle(f"JSON nested deeper than {MAX_NESTING} levels")
             record = json.loads(line)
             if not isinstance(record, dict):
                 raise BadArticle("not a JSON object")
             yield article_from_record(record, default_id=f"{default_id}-{number}", path=where)
             found = True
-        except json.JSONDecodeError as err:
-            skipped.append(Skipped(where, f"invalid JSON ({err.msg})"))
-        except BadArticle as bad:
-            skipped.append(Skipped(where, bad.reason))
+        except Exception as err:  # one bad line never costs the others
+            skipped.append(Skipped(where, failure_reason(err)))
     if not found:
         raise BadArticle("no article text (no valid JSON lines)")
 
 
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"?')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def json_depth(line: str) -> int:
+    """How deeply the JSON text `line` nests arrays and objects, counted without parsing it
+    (brackets inside strings do not count)."""
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", line))
+    depth = deepest = 0
+    for char in brackets:
+        depth += 1 if char in "[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
 def article_from_record(record: dict, default_id: str, path: str = "") -> Article:
-    """An article from a dict with the IndoSum fields (id, title, date, source, url, text)."""
-    body = _clean_body([ln.strip() for ln in str(record.get("text") or "").split("\n")], {})
-    title = str(record.get("title") or "") or _first_sentence(body)
+    """An article from a dict with the IndoSum fields (id, title, date, source, url, text).
+    Raises BadArticle when a field has the wrong type (a number for `title`, ...)."""
+    body = _clean_body([ln.strip() for ln in (_text_field(record, "text") or "").split("\n")], {})
+    title = _text_field(record, "title") or _first_sentence(body)
     return _make_article(
-        str(record.get("id") or default_id), title, body,
-        published=_parse_date_value(record.get("date") or record.get("published")),
-        source=_str(record.get("source")), url=_str(record.get("url")), author=_str(record.get("author")),
-        editor=_str(record.get("editor")), tags=_split_tags(record.get("tags")), path=path,
+        _id_field(record) or default_id, title, body, published=_date_field(record),
+        source=_text_field(record, "source"), url=_text_field(record, "url"), author=_text_field(record, "author"),
+        editor=_text_field(record, "editor"), tags=_tags_field(record), path=path,
     )
 
 
@@ -411,8 +628,64 @@ def _parse_date_value(value: object) -> datetime | None:
     return parse_published(str(value))
 
 
-def _str(value: object) -> str | None:
-    return str(value).strip() or None if value is not None else None
+# Field checks for front matter and JSON records: a value of the wrong type is a reason
+# to skip the article, never something to coerce with str() (a list title, a number text).
+
+def _kind_of(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return f"a {type(value).__name__}"
+
+
+def _text_field(record: dict, name: str) -> str | None:
+    value = record.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadArticle(f"field {name!r} must be text, not {_kind_of(value)}")
+    return value.strip() or None
+
+
+def _id_field(record: dict) -> str | None:
+    value = record.get("id")
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _text_field(record, "id")
+
+
+def _date_field(record: dict) -> datetime | None:
+    """`date` (or `published`): text, or a date YAML has already parsed."""
+    from datetime import date
+
+    for name in ("date", "published"):
+        value = record.get(name)
+        if value is None or value == "":
+            continue
+        if isinstance(value, datetime):
+            return _parse_date_value(value)
+        if isinstance(value, date):
+            return _parse_date_value(value.isoformat())
+        if not isinstance(value, str):
+            raise BadArticle(f"field {name!r} must be a date as text, not {_kind_of(value)}")
+        return _parse_date_value(value)
+    return None
+
+
+def _tags_field(record: dict) -> tuple[str, ...]:
+    value = record.get("tags")
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return _split_tags(value)
+    if isinstance(value, list) and all(isinstance(tag, str) for tag in value):
+        return _split_tags(value)
+    raise BadArticle("field 'tags' must be text or a list of texts")
 
 
 def slug(value: str) -> str:

@@ -205,7 +205,7 @@ def _plan(settings: Settings, manifest: Manifest | None, stored: dict[str, dict[
     reads: dict[str, SourceRead] = {}
     for source in without_nested([s for s in recorded + add if s not in forgotten]):
         before = sum(owner(absolute(r.get("path") or ""), [source]) is not None for r in stored.values())
-        reads[source] = read_source(source, settings.max_file_mb, before)
+        reads[source] = read_source(source, settings.max_file_mb, before, settings.follow_symlinks)
     return plan_run(stored, recorded, add, forgotten, reads, dedupe)
 
 

@@ -39,6 +39,8 @@ class Settings:
     """RAG_CHUNK_OVERLAP_TOKENS: tokens of the previous chunk repeated at the start of the next."""
     max_file_mb: float = 10.0
     """RAG_MAX_FILE_MB: larger input files are skipped."""
+    follow_symlinks: bool = False
+    """RAG_FOLLOW_SYMLINKS: `1` reads symbolic links that point outside a source folder (by default they are skipped)."""
     embed_batch_size: int = 64
     """RAG_EMBED_BATCH_SIZE: texts per embedding call."""
     chroma_url: str | None = None
@@ -115,8 +117,9 @@ class Settings:
             values["upload_dir"] = Path(env["RAG_UPLOAD_DIR"])
         if env.get("RAG_UPLOADS"):
             values["uploads"] = env["RAG_UPLOADS"].strip().lower() not in ("0", "false", "no", "off")
-        if env.get("RAG_ALLOW_PUBLIC"):
-            values["allow_public"] = env["RAG_ALLOW_PUBLIC"].strip().lower() in ("1", "true", "yes")
+        for name, var in (("allow_public", "RAG_ALLOW_PUBLIC"), ("follow_symlinks", "RAG_FOLLOW_SYMLINKS")):
+            if env.get(var):
+                values[name] = env[var].strip().lower() in ("1", "true", "yes")
         if env.get("RAG_CHROMA_HEADERS"):
             values["chroma_headers"] = _parse_headers(env["RAG_CHROMA_HEADERS"])
         values.update({k: v for k, v in overrides.items() if v is not None})
@@ -137,8 +140,11 @@ class Settings:
             raise ConfigError(f"RAG_MIN_SUPPORT must be between 0 and 1, got {self.min_support}")
         if self.queue_size < 1 or self.concurrency < 1:
             raise ConfigError("RAG_QUEUE_SIZE and RAG_CONCURRENCY must be at least 1")
-        if self.auth is not None and (":" not in self.auth or not self.auth.split(":", 1)[1]):
-            raise ConfigError("RAG_AUTH must be `user:password`")
+        if self.auth is not None:
+            user, _, password = self.auth.partition(":")
+            if not user.strip() or not password or user != user.strip():
+                raise ConfigError("RAG_AUTH must be `user:password`, with a user name (no spaces around it) "
+                                  "and a password, neither empty")
         if self.chroma_url is not None:
             from urllib.parse import urlsplit
 

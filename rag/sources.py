@@ -68,7 +68,7 @@ class SourceRead:
     error: str | None = None
 
 
-def read_source(path: str, max_file_mb: float, indexed_before: int) -> SourceRead:
+def read_source(path: str, max_file_mb: float, indexed_before: int, follow_symlinks: bool = False) -> SourceRead:
     """Read one source, turning what would look like "every article deleted" into an error."""
     where = Path(path)
     if not where.exists():
@@ -77,7 +77,7 @@ def read_source(path: str, max_file_mb: float, indexed_before: int) -> SourceRea
     if not os.access(where, os.R_OK | (os.X_OK if where.is_dir() else 0)):
         return SourceRead(path, error="cannot be read (permission denied)")
     try:
-        result = read_sources([where], max_file_mb)
+        result = read_sources([where], max_file_mb, follow_symlinks=follow_symlinks)
     except OSError as err:
         return SourceRead(path, error=f"cannot be read ({err.strerror or err})")
     read = SourceRead(path, result.articles, result.skipped)

@@ -15,17 +15,22 @@ Left out: layout and event wiring (webapp.py), answering (answer.py).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import hmac
 import html
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .answer import MAX_QUESTION_CHARS, Answer, Assistant, Citation, check_question, question_language
+from .articles import SUFFIXES
 from .errors import BadQuestion, RagError
 from .search import Filters
 from .settings import Settings
@@ -238,6 +243,7 @@ class ChatService:
         self._lock = threading.Lock()
         self._assistant: Assistant | None = None
         self._retired: Assistant | None = None
+        self._admission = Admission(settings.concurrency, settings.queue_size)
 
     # ------------------------------------------------------------ the index
 
@@ -330,6 +336,14 @@ class ChatService:
         """Check the question, then stream the answer: `Reply`s with the text so far, the
         last one carrying the `Answer` and its `Turn`. Problems come as one error `Reply`."""
         lang = interface_language(language, (question or "").strip())
+        with self._admission.enter() as admitted:
+            if not admitted:
+                yield Reply.problem(text(lang, "busy"))
+                return
+            yield from self._answer(question, history, since, until, outlet, lang, turn)
+
+    def _answer(self, question: str, history: Sequence[tuple[str, str]], since: str, until: str,
+                outlet: str | None, lang: str, turn: int) -> Iterator[Reply]:
         try:
             question = check_question(question)
             filters = Filters(since=parse_day(since, lang), until=parse_day(until, lang, next_day=True),
@@ -372,6 +386,35 @@ class ChatService:
             found[citation.n] = paragraph_around(body, [(span.start - start, span.end - start)
                                                         for span in citation.spans])
         return found
+
+
+class Admission:
+    """At most `running` questions answered at once and `waiting` more waiting for a turn
+    (RAG_CONCURRENCY, RAG_QUEUE_SIZE); a question beyond that is turned away at once. The
+    app keeps this queue itself, rather than Gradio's, so that a reader who is turned away
+    gets the app's own message in the question's language, not Gradio's English toast."""
+
+    def __init__(self, running: int, waiting: int) -> None:
+        self.capacity = running + waiting
+        self._turns = threading.Semaphore(running)
+        self._lock = threading.Lock()
+        self._admitted = 0
+
+    @contextlib.contextmanager
+    def enter(self) -> Iterator[bool]:
+        """Yields False at once when the queue is full; else waits for a turn and yields True."""
+        with self._lock:
+            admitted = self._admitted < self.capacity
+            self._admitted += admitted
+        if not admitted:
+            yield False
+            return
+        try:
+            with self._turns:
+                yield True
+        finally:
+            with self._lock:
+                self._admitted -= 1
 
 
 def parse_day(value: str | None, language: str, next_day: bool = False) -> datetime | None:
@@ -505,11 +548,60 @@ def check_exposure(settings: Settings) -> None:
         )
 
 
-def login(settings: Settings) -> tuple[str, str] | None:
+class LoginGuard:
+    """RAG_AUTH's login check for Gradio (`launch(auth=guard.verify)`), throttled: every wrong login
+    is answered only after `failure_delay_s`, and after `max_failures` wrong logins within
+    `window_s` every login is refused, the right one too, until the oldest of them is
+    `window_s` old. So a password is guessed at most `max_failures` times a window however
+    many requests arrive at once; the price is that the user waits out an attack too."""
+
+    def __init__(self, user: str, password: str, max_failures: int = 5, window_s: float = 60.0,
+                 failure_delay_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._user, self._password = user.encode(), password.encode()
+        self.max_failures, self.window_s, self.failure_delay_s = max_failures, window_s, failure_delay_s
+        self._clock = clock
+        self._failures: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def locked(self) -> bool:
+        with self._lock:
+            now = self._clock()
+            while self._failures and now - self._failures[0] >= self.window_s:
+                self._failures.popleft()
+            return len(self._failures) >= self.max_failures
+
+    def check(self, user: str, password: str) -> bool:
+        """Whether this login is let in; a wrong one counts against the window."""
+        if self.locked():
+            return False
+        right_user = hmac.compare_digest(user.encode(), self._user)
+        right = hmac.compare_digest(password.encode(), self._password) and right_user
+        if not right:
+            with self._lock:
+                self._failures.append(self._clock())
+        return right
+
+    async def verify(self, user: str, password: str) -> bool:
+        """The check Gradio calls (`launch(auth=guard.verify)`). It must be an `async def`:
+        Gradio awaits only what `inspect.iscoroutinefunction` recognises (an object with an
+        async `__call__` would be called, and its coroutine taken as a yes). Awaited on the
+        event loop, the delay holds no thread."""
+        right = self.check(user, password)
+        if not right:
+            await asyncio.sleep(self.failure_delay_s)
+        return right
+
+
+def login(settings: Settings) -> Callable[[str, str], Awaitable[bool]] | None:
+    """Gradio's `auth` for RAG_AUTH: a throttled check (see `LoginGuard`), or None without a login."""
     if not settings.auth:
         return None
     user, password = settings.auth.split(":", 1)
-    return user, password
+    return LoginGuard(user, password).verify
+
+
+UPLOAD_SUFFIXES = tuple(SUFFIXES)
+"""What the app's upload control takes (what `rag index` reads); Gradio's upload route refuses anything else."""
 
 
 def private_paths(settings: Settings) -> list[str]:

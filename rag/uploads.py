@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .articles import SUFFIXES, Skipped, read_path
-from .errors import BadArticle, IndexLocked, NeedsConfirmation, RagError, SourceError
+from .errors import IndexLocked, NeedsConfirmation, RagError, SourceError
 from .settings import Settings
 from .ui import counted, is_loopback
 
@@ -126,13 +126,9 @@ def save_uploads(files: Sequence[str | Path], folder: Path, max_file_mb: float,
         if Path(name).suffix.lower() not in SUFFIXES:
             skipped.append(Skipped(shown, f"unsupported file type {Path(name).suffix or '(none)'!r}"))
             continue
-        try:
-            read_path(upload, Path(name), max_file_mb, [])  # raises BadArticle for a file that yields none
-        except BadArticle as bad:
-            skipped.append(Skipped(shown, bad.reason))
-            continue
-        except OSError as err:
-            skipped.append(Skipped(shown, f"cannot be read ({err.strerror or err})"))
+        problems: list[Skipped] = []
+        if not read_path(upload, Path(name), max_file_mb, problems):  # never raises: a reason instead
+            skipped.append(Skipped(shown, problems[-1].reason if problems else "no article text"))
             continue
         target = _free_target(folder, name, _digest(upload))
         if target.exists():

@@ -10,13 +10,15 @@ Named API endpoints, for `gradio_client` and scripts:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from typing import Any
 
 from .errors import IndexLocked
 from .settings import Settings
-from .ui import (EXAMPLES, ChatService, Turn, check_exposure, counted, interface_language, login, private_paths,
-                 sources_html, text)
+from .ui import (EXAMPLES, UPLOAD_SUFFIXES, ChatService, Turn, check_exposure, counted, interface_language, login,
+                 private_paths, sources_html, text)
 from .uploads import TEXTS as UPLOAD_TEXTS
 from .uploads import Uploader, job_markdown, message
 
@@ -151,9 +153,10 @@ def build_app(service: ChatService) -> Any:
             """With "auto" the interface follows the question just asked; an upload's report stays."""
             return (*relabel(choice, done)[:-1], gr.skip())
 
-        question.submit(respond, chat_inputs, chat_outputs, api_name="chat").then(
+        # Gradio runs every question at once; ChatService queues them itself (see `Admission`).
+        question.submit(respond, chat_inputs, chat_outputs, api_name="chat", concurrency_limit=None).then(
             relabel_after_question, [language, turns], relabelled, api_visibility="private")
-        send.click(respond, chat_inputs, chat_outputs, api_visibility="private").then(
+        send.click(respond, chat_inputs, chat_outputs, api_visibility="private", concurrency_limit=None).then(
             relabel_after_question, [language, turns], relabelled, api_visibility="private")
         new_chat.click(lambda lang: ([], [], sources_html([], interface_language(lang)), ""), [language],
                        [chatbot, turns, sources, question], api_visibility="private")
@@ -209,7 +212,7 @@ def build_app(service: ChatService) -> Any:
             """The index status line (articles, chunks, embedder, answer mode, last indexed)."""
             return service.status_markdown(interface_language(language))
 
-        gr.api(ask, api_name="ask")
+        gr.api(ask, api_name="ask", concurrency_limit=None)
         gr.api(index_status, api_name="status")
     return demo
 
@@ -242,12 +245,21 @@ def launch(demo: Any, settings: Settings, service: ChatService | None = None, **
     """Serve `demo` the safe way: loopback unless a login is set, a bounded queue, and no
     file route into the index, the articles or secrets. Gradio's start-up lines are
     replaced by one line of ours (`ChatService.serving_line`) when `service` is given."""
+    from starlette.middleware import Middleware
+
     check_exposure(settings)
-    demo.queue(max_size=settings.queue_size, default_concurrency_limit=settings.concurrency)
+    # Questions are queued by ChatService (RAG_QUEUE_SIZE, RAG_CONCURRENCY); Gradio's queue only
+    # passes them on, and its own bound is a backstop far above a burst the app turns away itself.
+    demo.queue(max_size=8 * (settings.queue_size + settings.concurrency) + 64,
+               default_concurrency_limit=settings.concurrency)
     options: dict[str, Any] = dict(
         server_name=settings.server_name, server_port=settings.server_port, auth=login(settings),
         blocked_paths=private_paths(settings), footer_links=["api"], css=CSS, js=JS, show_error=False,
         ssr_mode=False, quiet=True,
+        # A question waiting for its turn holds a worker thread (see `Admission`); keep some for the rest.
+        max_threads=settings.queue_size + settings.concurrency + 16,
+        max_file_size=int(settings.max_file_mb * 1024 * 1024),
+        app_kwargs={"middleware": [Middleware(UploadFilter, suffixes=UPLOAD_SUFFIXES)]},
     )
     options.update(overrides)
     block = not options.pop("prevent_thread_lock", False)
@@ -263,3 +275,59 @@ def serve(settings: Settings, **overrides: Any) -> Any:
     """`rag serve` / `python app.py`: the chat UI on the index in `settings.index_dir`."""
     service = ChatService(settings)
     return launch(build_app(service), settings, service, **overrides)
+
+
+class UploadFilter:
+    """ASGI middleware around Gradio's routes that take files: `/upload` keeps only the file
+    types the UI offers (Gradio stores any file it is sent, and serves it back), and
+    `/process_recording` (Gradio's screen recorder, which this app does not use) is closed.
+    Sizes are Gradio's own check (`max_file_size`, from RAG_MAX_FILE_MB)."""
+
+    def __init__(self, app: Any, suffixes: tuple[str, ...]) -> None:
+        self.app, self.suffixes = app, suffixes
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        path = scope.get("path", "").rstrip("/") if scope["type"] == "http" else ""
+        if path.endswith("/process_recording"):
+            return await _plain(send, 404, "Not Found")
+        if not path.endswith("/upload") or scope.get("method") != "POST":
+            return await self.app(scope, receive, send)
+        held: list[dict] = []
+
+        async def hold(message: dict) -> None:
+            held.append(message)
+
+        await self.app(scope, receive, hold)  # Gradio has stored the files (and run its background moves)
+        refused = self._refused(held)
+        if refused is None:
+            for message in held:
+                await send(message)
+            return
+        blocks = scope["app"].get_blocks() if hasattr(scope.get("app"), "get_blocks") else None
+        for stored in refused:
+            if blocks is not None:
+                blocks.upload_file_set.discard(stored)
+            with contextlib.suppress(OSError):
+                os.unlink(stored)
+        allowed = ", ".join(self.suffixes)
+        await _plain(send, 415, f"Only {allowed} files can be uploaded.")
+
+    def _refused(self, held: list[dict]) -> list[str] | None:
+        """Every stored path, when one of them has a type the UI does not offer; else None."""
+        start = next((m for m in held if m["type"] == "http.response.start"), None)
+        if start is None or start["status"] != 200:
+            return None
+        try:
+            stored = json.loads(b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body"))
+        except ValueError:
+            return None
+        if not isinstance(stored, list):
+            return None
+        paths = [p for p in stored if isinstance(p, str)]
+        return paths if any(not p.lower().endswith(self.suffixes) for p in paths) else None
+
+
+async def _plain(send: Any, status: int, message: str) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+    await send({"type": "http.response.body", "body": message.encode()})

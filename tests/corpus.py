@@ -477,3 +477,134 @@ def write_bad_inputs(root: Path, big_file_mb: int = 50) -> list[Expect]:
 def write_all(root: Path, big_file_mb: int = 50) -> list[Expect]:
     """Write the whole corpus (good and bad files) under `root`."""
     return write_good_articles(root) + write_bad_inputs(root, big_file_mb=big_file_mb)
+
+
+# --------------------------------------------------------------------------
+# Hostile inputs: one folder where every entry but the good articles tries to
+# crash, hang or leak the indexer (see tests/test_hostile.py)
+# --------------------------------------------------------------------------
+
+# An article outside the folder; reached only through symlinks, it must never be indexed.
+OUTSIDE_TXT = """\
+Rahasia Dapur Desa Sukamurni Terbongkar
+12 Maret 2023
+
+Berkas ini berada di luar folder sumber dan hanya bisa dicapai lewat tautan simbolik. Jika kata Sukamurni muncul di indeks, pengindeks telah membaca berkas di luar folder yang diberikan kepadanya, dan itu tidak boleh terjadi.
+"""
+
+# A good article under a file name holding the byte 0xff (not UTF-8): indexed, its name escaped.
+ODD_NAME = b"berita-\xff-ganjil.txt"
+ODD_NAME_SHOWN = "berita-\\xff-ganjil.txt"
+ODD_NAME_TXT = """\
+Nelayan Tanjungwaru Panen Rumput Laut
+13 Maret 2023
+
+Kelompok nelayan di Desa Tanjungwaru, Kabupaten Sumba Timur, memanen 18 ton rumput laut kering pada pekan ini. Harga jual di tingkat petani mencapai Rp28.000 per kilogram, naik dibandingkan musim lalu. Ketua kelompok mengatakan sebagian hasil panen dikirim ke pabrik pengolahan di Surabaya.
+"""
+
+_BODY = ("Warga desa berkumpul di balai desa untuk membahas rencana pembangunan jalan baru yang "
+         "menghubungkan kampung mereka dengan pasar kecamatan.")
+
+
+def _front_matter_md(front_matter: str) -> str:
+    return f"---\n{front_matter}\n---\n\n{_BODY}\n"
+
+
+def write_hostile_inputs(root: Path, outside: Path, big_file_mb: int = 50) -> list[Expect]:
+    """Write the hostile folder under `root` (and the canary article `outside/rahasia.txt`
+    that links point to); return what the indexer must do with every entry.
+
+    Paths of `.jsonl` lines are `file.jsonl:N`. Entries that are not regular files
+    (links, a named pipe, a socket) are expected in the skip list like any other."""
+    import os
+    import socket
+
+    root.mkdir(parents=True, exist_ok=True)
+    outside.mkdir(parents=True, exist_ok=True)
+    (outside / "rahasia.txt").write_text(OUTSIDE_TXT)
+    out = [_antara(root), _markdown(root)]
+
+    # The kinds the indexer already handled.
+    _write(root, "empty.txt", b"")
+    out.append(Expect("empty.txt", 0, "empty"))
+    _write(root, "image.txt", _png_bytes())
+    out.append(Expect("image.txt", 0, "binary"))
+    _write(root, "nul_bytes.txt", ("Teks dengan byte nol\x00 di tengah\x00\x00 kalimat. " * 40).encode())
+    out.append(Expect("nul_bytes.txt", 0, "binary"))
+    write_huge(root / "huge.txt", big_file_mb)
+    out.append(Expect("huge.txt", 0, "too large"))
+    _write(root, "invalid_utf8.txt", bytes(random.Random(12).randrange(0x80, 0x100) for _ in range(2000)))
+    out.append(Expect("invalid_utf8.txt", 0, "no article text"))
+    _write(root, "nav_only.html", NAV_ONLY_HTML)
+    out.append(Expect("nav_only.html", 0, "no article text"))
+    _write(root, "bad_yaml.md", _front_matter_md('title: "unclosed\ndate: [2023'))
+    out.append(Expect("bad_yaml.md", 0, "invalid yaml"))
+    # Would run a command under yaml.load; yaml.safe_load must refuse the tag.
+    _write(root, "python_tag.md", _front_matter_md(
+        f"title: !!python/object/apply:os.system ['touch {root / 'PWNED'}']"))
+    out.append(Expect("python_tag.md", 0, "invalid yaml"))
+
+    # Parsers pushed past their limits: RecursionError before.
+    _write(root, "deep_yaml.md", _front_matter_md("a: " + "[" * 5000 + "]" * 5000))
+    out.append(Expect("deep_yaml.md", 0, "nested deeper"))
+    deep_block = "".join(f"{'  ' * i}k{i}:\n" for i in range(200)) + "  " * 200 + "x"
+    _write(root, "deep_block_yaml.md", _front_matter_md(deep_block))
+    out.append(Expect("deep_block_yaml.md", 0, "nested deeper"))
+
+    # Fields of the wrong type: TypeError before.
+    _write(root, "number_title.md", _front_matter_md("title: 42"))
+    out.append(Expect("number_title.md", 0, "'title' must be text"))
+    _write(root, "list_title.md", _front_matter_md("title: [Judul, kedua]"))
+    out.append(Expect("list_title.md", 0, "'title' must be text"))
+    _write(root, "number_tags.md", _front_matter_md("title: Jalan baru\ntags: 7"))
+    out.append(Expect("number_tags.md", 0, "'tags' must be"))
+    _write(root, "date_mapping.md", _front_matter_md("title: Jalan baru\ndate: {tahun: 2023}"))
+    out.append(Expect("date_mapping.md", 0, "'date' must be"))
+    records = [
+        "[" * 100_000 + "]" * 100_000,
+        json.dumps({"title": 12345, "text": _BODY}),
+        json.dumps({"title": "Jalan baru", "tags": 99, "text": _BODY}),
+        json.dumps({"title": "Jalan baru", "text": 3.14}),
+        json.dumps({"title": "Jalan baru", "text": {"isi": _BODY}}),
+        json.dumps({"title": "Jalan baru", "source": ["a", "b"], "text": _BODY}),
+        '{"title": "Jalan baru", "text": "' + "9" * 5000 + '", "n": ' + "9" * 5000 + "}",
+        '"just a string"',
+    ]
+    _write(root, "records.jsonl", "\n".join(records) + "\n")
+    out.append(Expect("records.jsonl", 0, "no valid json lines"))
+    for number, reason in enumerate(["nested deeper", "'title' must be text", "'tags' must be", "'text' must be text",
+                                     "'text' must be text", "'source' must be text", "cannot be read",
+                                     "not a json object"], start=1):
+        out.append(Expect(f"records.jsonl:{number}", 0, reason))
+
+    # Entries that are not regular files, and links.
+    os.mkfifo(root / "pipe.txt")  # opening it would block the run forever
+    out.append(Expect("pipe.txt", 0, "named pipe"))
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(root / "socket.txt"))
+    out.append(Expect("socket.txt", 0, "socket"))
+    os.symlink(".", root / "loop")
+    out.append(Expect("loop", 0, "symlink loop"))
+    os.symlink("self.txt", root / "self.txt")
+    out.append(Expect("self.txt", 0, "symlink loop"))
+    os.symlink("missing.txt", root / "dangling.txt")
+    out.append(Expect("dangling.txt", 0, "dangling symlink"))
+    os.symlink("/etc/passwd", root / "passwd.txt")
+    out.append(Expect("passwd.txt", 0, "points outside the source folder"))
+    os.symlink("/etc", root / "etc")
+    out.append(Expect("etc", 0, "points outside the source folder"))
+    os.symlink(outside / "rahasia.txt", root / "rahasia.txt")
+    out.append(Expect("rahasia.txt", 0, "points outside the source folder"))
+    os.symlink(outside, root / "luar")
+    out.append(Expect("luar", 0, "points outside the source folder"))
+    os.symlink("/dev/zero", root / "zero.txt")
+    out.append(Expect("zero.txt", 0, "device"))
+    os.symlink("antara_style.txt", root / "alias.txt")  # the same article under a second name
+    out.append(Expect("alias.txt", 0, "same file as"))
+    _write(root, ".hidden.txt", ANTARA_TXT.replace("Lamboraya", "Tersembunyi"))
+    out.append(Expect(".hidden.txt", 0, "hidden"))
+
+    # A good article under a name that is not UTF-8: indexed under the escaped name.
+    (root / os.fsdecode(ODD_NAME)).write_bytes(ODD_NAME_TXT.encode())
+    out.append(Expect(ODD_NAME_SHOWN, 1, None, must_contain=("Tanjungwaru",)))
+    return out

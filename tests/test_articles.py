@@ -147,3 +147,33 @@ def test_title_first_layout_takes_the_outlet_from_the_copyright_line() -> None:
     text = BOJONEGORO.replace("Bojonegoro (ANTARA) - ", "").replace("ANTARA 2022", "Tempo 2022")
     assert parse_text(text, default_id="x").source == "Tempo"
     assert parse_text(text.replace("Copyright © Tempo 2022\n", ""), default_id="x").source is None
+
+
+def test_a_bad_jsonl_line_costs_only_itself(tmp_path: Path) -> None:
+    good = {"title": "Jalan desa diperbaiki", "text": "Warga desa bergotong royong memperbaiki jalan yang rusak "
+            "karena banjir pekan lalu di kampung mereka."}
+    lines = [json.dumps(good), "[" * 5000 + "]" * 5000, json.dumps({**good, "title": 7}), json.dumps({**good, "tags": [1]}),
+             json.dumps({**good, "id": 12, "tags": ["desa", "banjir"]})]
+    (tmp_path / "a.jsonl").write_text("\n".join(lines))
+    result = read_sources([tmp_path])
+    assert [a.id for a in result.articles] == ["a-1", "12"] and result.articles[1].tags == ("desa", "banjir")
+    reasons = {s.path.rsplit(":", 1)[-1]: s.reason for s in result.skipped}
+    assert reasons == {"2": "JSON nested deeper than 64 levels", "3": "field 'title' must be text, not a number",
+                       "4": "field 'tags' must be text or a list of texts"}
+
+
+def test_a_named_pipe_given_as_source_is_refused_without_blocking(tmp_path: Path) -> None:
+    import os
+
+    os.mkfifo(tmp_path / "pipe.txt")
+    result = read_sources([tmp_path / "pipe.txt"])
+    assert result.articles == [] and "named pipe" in result.skipped[0].reason
+
+
+def test_a_file_name_that_is_not_utf8_is_escaped(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / os.fsdecode(b"kabar-\xff\x1b[31m.txt")).write_text(SEED.read_text())
+    (article,) = read_sources([tmp_path]).articles
+    assert article.path.endswith("kabar-\\xff\\x1b[31m.txt")
+    json.dumps(article.path, ensure_ascii=False).encode("utf-8")

@@ -74,13 +74,13 @@ def test_added_articles_are_indexed_and_answered_without_a_restart(app, tmp_path
     before = client.predict("en", api_name="/status")
     assert before.startswith("1 article")
     good = _write(tmp_path / "in", "seruni.txt", UPLOADED)
-    bad = _write(tmp_path / "in", "foto.png", b"\x89PNG\r\n\x1a\n" + bytes(100))
+    bad = _write(tmp_path / "in", "kosong.txt", "")
     job = client.submit([gradio_client.handle_file(str(good)), gradio_client.handle_file(str(bad))], "en",
                         api_name="/add_articles")
     updates = list(job)
     final = updates[-1]
     assert "Done: 1 article added, 0 articles updated. The index now holds 2 articles." in final
-    assert "`foto.png`: unsupported file type '.png'" in final
+    assert "`kosong.txt`: empty file" in final
     assert [p.name for p in (settings.upload_dir).iterdir()] == ["seruni.txt"], "only the good file is kept"
     assert client.predict("en", api_name="/status").startswith("2 articles")
     data = client.predict("Berapa harga tiket jembatan kaca Seruni Point?", "", "", "", api_name="/ask")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,10 +13,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from rag.answer import Assistant
 from rag.articles import read_sources
 from rag.indexer import build_index
+from rag.search import Searcher
 from rag.settings import Settings
-from rag.ui import ChatService
+from rag.store import open_index
+from rag.ui import ChatService, LoginGuard, text
 from tests.conftest import REPO, SEED
 from tests.ui_support import free_port, index_ui_corpus, running_app, wait_for_port
 
@@ -120,36 +124,91 @@ def test_login_is_required_when_auth_is_set(indexed: Settings) -> None:
         assert authed.predict(QUESTION, "", "", "", api_name="/ask")["citations"]
 
 
-class _SlowService(ChatService):
-    """Answers like the real service, a second late: enough to fill a tiny queue."""
+class _SlowAssistant(Assistant):
+    """The real assistant, a second late in answering: enough to fill a tiny queue."""
 
-    def ask(self, *args, **kwargs):
+    def stream(self, *args, **kwargs):
         time.sleep(1.0)
-        yield from super().ask(*args, **kwargs)
+        yield from super().stream(*args, **kwargs)
 
 
-def test_a_full_queue_turns_questions_away_with_a_message(indexed: Settings) -> None:
+def test_a_full_queue_turns_questions_away_in_the_questions_language(indexed: Settings) -> None:
     from rag.webapp import build_app, launch
 
     settings = indexed.replace(server_port=free_port(), queue_size=1, concurrency=1)
-    demo = build_app(_SlowService(settings))
+    service = ChatService(settings, open_assistant=lambda s: _SlowAssistant(Searcher.open(open_index(s))))
+    demo = build_app(service)
     launch(demo, settings, prevent_thread_lock=True, quiet=True)
     try:
         client = gradio_client.Client(f"http://127.0.0.1:{settings.server_port}/", verbose=False)
 
-        def ask(_: int) -> str:
+        def ask(n: int) -> str:
             try:
-                client.predict(QUESTION, "", "", "", api_name="/ask")
-                return "answered"
-            except Exception as err:  # gradio_client raises QueueError for a full queue
+                if n % 2:
+                    *_, data = client.predict("Who did the Jakarta governor meet in Japan?", [], "", "", "", "en",
+                                              api_name="/chat")
+                else:
+                    data = client.predict(QUESTION, "", "", "", api_name="/ask")
+                return data.get("error") or "answered"
+            except Exception as err:  # gradio_client raises QueueError for Gradio's own full queue
                 return str(err)
 
-        with ThreadPoolExecutor(6) as pool:
-            results = list(pool.map(ask, range(6)))
-        assert "answered" in results
-        assert any("Queue is full" in r for r in results), results
+        with ThreadPoolExecutor(8) as pool:
+            results = list(pool.map(ask, range(8)))
+        assert results.count("answered") >= 2, results  # one answered at once, one waited its turn
+        assert set(results) - {"answered"} == {text("id", "busy"), text("en", "busy")}, results
     finally:
         demo.close()
+
+
+def test_uploads_only_take_article_files_up_to_the_size_limit(indexed: Settings) -> None:
+    with running_app(indexed.replace(max_file_mb=1)) as address, httpx.Client(base_url=address.rstrip("/")) as http:
+        ok = http.post("/gradio_api/upload", files={"files": ("kabar.txt", b"Berita hari ini.")})
+        assert ok.status_code == 200 and ok.json()[0].endswith("kabar.txt")
+        for name, body in (("gambar.svg", b"<svg onload=alert(1)></svg>"), ("x.bin", b"\x00" * 100)):
+            refused = http.post("/gradio_api/upload", files={"files": (name, body)})
+            assert refused.status_code == 415 and ".jsonl" in refused.text, (name, refused.status_code)
+        big = http.post("/gradio_api/upload", files={"files": ("besar.txt", b"a" * (2 * 1024 * 1024))})
+        assert big.status_code == 413
+        assert http.post("/gradio_api/process_recording", files={"video": ("v.mp4", b"x")}).status_code == 404
+    uploads = Path(os.environ.get("GRADIO_TEMP_DIR", Path(tempfile.gettempdir()) / "gradio"))
+    assert not list(uploads.rglob("gambar.svg")) and not list(uploads.rglob("besar.txt"))
+
+
+def test_wrong_logins_are_slowed_down_then_locked_out(indexed: Settings) -> None:
+    with running_app(indexed.replace(auth="ana:rahasia")) as address:
+        def login(password: str) -> tuple[int, float]:
+            started = time.monotonic()
+            response = httpx.post(address + "login", data={"username": "ana", "password": password}, timeout=30)
+            return response.status_code, time.monotonic() - started
+
+        assert login("rahasia")[0] == 200
+        with ThreadPoolExecutor(8) as pool:  # eight guesses at once: five count, then the door is shut
+            wrong = list(pool.map(login, [f"tebak{i}" for i in range(8)]))
+        assert all(code == 400 and seconds >= 0.9 for code, seconds in wrong), wrong
+        assert login("rahasia")[0] == 400, "the right password is refused during the lock-out"
+        with pytest.raises(Exception):
+            gradio_client.Client(address, auth=("ana", "rahasia"), verbose=False)
+
+
+def test_login_guard_opens_again_after_its_window() -> None:
+    now = [0.0]
+    guard = LoginGuard("ana", "rahasia", max_failures=3, window_s=60, clock=lambda: now[0])
+    assert not any(guard.check("ana", "salah") for _ in range(3))
+    assert not guard.check("ana", "rahasia") and guard.locked()
+    now[0] = 59.9
+    assert not guard.check("ana", "rahasia")
+    now[0] = 60.0
+    assert guard.check("ana", "rahasia") and not guard.check("ani", "rahasia")
+
+
+@pytest.mark.parametrize("auth", [":p", "ana:", ":", " ana:p", "ana"])
+def test_rag_auth_without_a_user_or_a_password_is_refused(tmp_path: Path, auth: str) -> None:
+    env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "empty"), "RAG_AUTH": auth, "RAG_SERVER_PORT": str(free_port())}
+    result = subprocess.run([sys.executable, "-m", "rag", "serve"], env=env, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 2 and "RAG_AUTH must be `user:password`" in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.slow
