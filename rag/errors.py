@@ -6,6 +6,7 @@
     ├── IndexNotFound      no index yet: run `rag index`
     ├── IndexMismatch      the index was built differently: run `rag index --rebuild`
     ├── IndexLocked        another `rag index` is writing
+    ├── ModelError         a local model cannot be installed or removed (`rag models`)
     └── BadArticle         one input could not be read as an article (skipped, never fatal)
 
 The CLI turns these into an exit code and one line on stderr; the chat UI into a message.
@@ -46,3 +47,7 @@ class BadArticle(RagError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ModelError(RagError):
+    """A local model cannot be installed or removed (`rag models`)."""

@@ -19,7 +19,7 @@ import html
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -62,6 +62,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "error": "Terjadi kesalahan: {error}",
         "busy": "Server sedang penuh; coba lagi sebentar lagi.",
         "by": "oleh",
+        "last_answer": "jawaban terakhir: {mode}",
+        "mode_extractive": "kutipan langsung (tanpa model)",
+        "mode_fallback": "kutipan langsung, cadangan karena {reason}",
     },
     "en": {
         "title": "Ask the news",
@@ -92,6 +95,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "error": "Something went wrong: {error}",
         "busy": "The server is busy; please try again in a moment.",
         "by": "by",
+        "last_answer": "last answer: {mode}",
+        "mode_extractive": "direct quotes (no model)",
+        "mode_fallback": "direct quotes, fallback because of {reason}",
     },
 }
 
@@ -241,12 +247,24 @@ class ChatService:
                       requested=manifest.embedder.get("requested"), fallback_reason=manifest.embedder.get("fallback_reason"),
                       llm=llm, built_at=manifest.built_at)
 
-    def status_markdown(self, language: str) -> str:
+    def status_markdown(self, language: str, last_answer: Mapping[str, Any] | None = None) -> str:
+        """The status line; with `last_answer` (an `Answer.to_json()`), what wrote that answer."""
         status = self.status()
         if status is None:
             return text(language, "no_index", where=self._where())
         line = status.markdown(language)
-        return f"{line} · Chroma {self._where()}" if self.settings.chroma_url else line
+        line = f"{line} · Chroma {self._where()}" if self.settings.chroma_url else line
+        last = last_answer or {}
+        mode = last.get("mode")
+        if isinstance(mode, str):
+            if mode == "extractive":
+                mode = text(language, "mode_extractive")
+            elif mode == "extractive_fallback":
+                mode = text(language, "mode_fallback", reason=f"`{last.get('fallback_reason')}`")
+            else:
+                mode = f"`{mode}`"
+            line += " · " + text(language, "last_answer", mode=mode)
+        return line
 
     def _where(self) -> str:
         if self.settings.chroma_url:

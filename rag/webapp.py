@@ -97,9 +97,9 @@ def build_app(service: ChatService) -> Any:
         chat_inputs = [question, chatbot, turns, since, until, outlet, language]
         chat_outputs = [question, chatbot, sources, turns, answer_data]
         question.submit(respond, chat_inputs, chat_outputs, api_name="chat").then(
-            service.status_markdown, [language], [status], api_visibility="private")
+            service.status_markdown, [language, answer_data], [status], api_visibility="private")
         send.click(respond, chat_inputs, chat_outputs, api_visibility="private").then(
-            service.status_markdown, [language], [status], api_visibility="private")
+            service.status_markdown, [language, answer_data], [status], api_visibility="private")
         new_chat.click(lambda lang: ([], [], sources_html([], interface_language(lang)), ""), [language],
                        [chatbot, turns, sources, question], api_visibility="private")
         chatbot.clear(lambda lang: ([], sources_html([], interface_language(lang))), [language], [turns, sources],
