@@ -161,7 +161,7 @@ class LlamaCppChatModel(BaseChatModel):
                     raise item
                 chunk = _chat_chunk(item)
                 if chunk is not None:
-                    if run_manager is not None and chunk.text:
+                    if run_manager is not None:  # also the last, empty chunk: it carries the timings
                         run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
         finally:
