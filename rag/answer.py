@@ -320,12 +320,10 @@ class Evidence:
     question asks for no kind."""
 
 
-def open_assistant(settings: Settings, k: int = 5) -> Assistant:
-    """The configured index (folder or Chroma server) and LLM (None: extractive answers)."""
-    from .llm import load_chat_model
+def open_assistant(settings: Settings, k: int = 5, searcher: Searcher | None = None) -> Assistant:
+    """The configured index (folder or Chroma server; or `searcher`) and LLM (None: extractive answers)."""
+    from .llm import load_chat_model, parse_spec
     from .store import open_index
-
-    from .llm import parse_spec
 
     llm = load_chat_model(settings.llm, openai_base_url=settings.openai_base_url, openai_api_key=settings.openai_api_key,
                           ollama_base_url=settings.ollama_url, timeout_s=settings.llm_timeout_s,
@@ -336,7 +334,7 @@ def open_assistant(settings: Settings, k: int = 5) -> Assistant:
     # A local model reads prompts at ~40 tokens/s on 2 cores: it gets each source's best chunk
     # only, not the chunk with its neighbours (README "Local model").
     radius = 0 if parsed is not None and parsed[0] == "llamacpp" else 1
-    return Assistant(Searcher.open(open_index(settings)), llm=llm, k=k, min_support=min_support,
+    return Assistant(searcher or Searcher.open(open_index(settings)), llm=llm, k=k, min_support=min_support,
                      llm_name=":".join(parsed) if parsed else None, llm_source_radius=radius,
                      llm_timeout_s=settings.llm_timeout_s)
 

@@ -113,7 +113,8 @@ class LlamaCppChatModel(BaseChatModel):
 
     def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
                   run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
-        pieces, metadata = [], {}
+        pieces: list[str] = []
+        metadata: dict[str, Any] = {}
         for chunk in self._stream(messages, stop=stop, run_manager=run_manager, **kwargs):
             pieces.append(chunk.text)
             metadata.update(chunk.message.response_metadata)
