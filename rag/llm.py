@@ -126,6 +126,14 @@ def load_chat_model(
     return _load_hf(integration, model, label, hf_max_new_tokens)
 
 
+def prepare_process(spec: str | None) -> None:
+    """Call at process start, before anything loads OpenMP (torch and llama.cpp can share one
+    libgomp): for a `llamacpp:` model, OMP_WAIT_POLICY=PASSIVE unless the user set it, because
+    OpenMP reads it once and spinning threads crawl on a busy machine (README "Local model")."""
+    if (spec or "").strip().lower().startswith("llamacpp:"):  # validated later, by load_chat_model
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def describe(spec: str | None, *, openai_base_url: str | None = None, ollama_base_url: str | None = None) -> str:
     """A short label for the status line, e.g. "Ollama llama3.2 at http://localhost:11434"."""
     parsed = parse_spec(spec)
