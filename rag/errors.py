@@ -10,6 +10,7 @@
     ├── InputsSkipped      --strict and an input was skipped: nothing was written
     ├── SourceError        a source of the index cannot be read or named (its articles are kept)
     ├── NeedsConfirmation  the run would remove many articles: nothing was written
+    ├── ModelError         a local model cannot be installed or removed (`rag models`)
     └── BadArticle         one input could not be read as an article (skipped, never fatal)
 
 The CLI turns these into an exit code and one line on stderr; the chat UI into a message.
@@ -93,3 +94,7 @@ class BadArticle(RagError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class ModelError(RagError):
+    """A local model cannot be installed or removed (`rag models`)."""

@@ -203,11 +203,13 @@ def _answer_rows(assistant, questions: Sequence[tuple[str, str, str | None]]) ->
     answerable = sum(1 for _, gold, _ in questions if gold)
     unanswerable = len(questions) - answerable
     latencies = []
+    model_answered = 0
     assistant.ask(questions[0][0])  # warm-up
     for question, gold, gold_article in questions:
         started = time.perf_counter()
         answer = assistant.ask(question)
         latencies.append((time.perf_counter() - started) * 1000)
+        model_answered += answer.mode not in ("extractive", "extractive_fallback")
         if not gold:
             refused_unanswerable += answer.refused
             continue
@@ -225,6 +227,7 @@ def _answer_rows(assistant, questions: Sequence[tuple[str, str, str | None]]) ->
         "citation_precision": precise / answered if answered else float("nan"),
         "refused_answerable": refused_answerable / answerable if answerable else float("nan"),
         "refused_unanswerable": refused_unanswerable / unanswerable if unanswerable else float("nan"),
+        "model_answered": model_answered / len(questions),
         "p50_ms": statistics.median(ordered), "p95_ms": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))],
     }
 
@@ -238,8 +241,10 @@ def unanswerable_questions(path: Path = UNANSWERABLE, part: str = "all") -> list
 
 def evaluate_answers(data_dir: Path, work_dir: Path, settings: Settings, split: str = "test",
                      limit: int | None = None, progress: bool = True) -> list[tuple[str, dict[str, float]]]:
-    """FacQA questions on the FacQA passages; unanswerable questions on the IndoSum articles."""
-    from .answer import Assistant
+    """FacQA questions on the FacQA passages; unanswerable questions on the IndoSum articles.
+    Answered as configured: extractive, or by RAG_LLM's model (`model_answered`: the share of
+    answers the model wrote rather than the extractive fallback)."""
+    from .answer import open_assistant
 
     rows = []
     facqa = prepare(SETS["facqa"], data_dir, work_dir, settings, progress)
@@ -249,13 +254,16 @@ def evaluate_answers(data_dir: Path, work_dir: Path, settings: Settings, split: 
             for line in f:
                 record = json.loads(line)
                 pairs.append((record["question"], record["answer"], record["passage_id"]))
-        rows.append((f"facqa-{split} answerable", _answer_rows(Assistant(facqa), pairs[:limit] if limit else pairs)))
+        rows.append((f"facqa-{split} answerable",
+                     _answer_rows(open_assistant(settings, searcher=facqa), pairs[:limit] if limit else pairs)))
     finally:
         facqa.close()
     indosum = prepare(SETS["indosum"], data_dir, work_dir, settings, progress)
     try:
         part = "odd" if split == "valid" else "even"
-        rows.append((f"indosum unanswerable ({part})", _answer_rows(Assistant(indosum), unanswerable_questions(part=part))))
+        unanswerable = unanswerable_questions(part=part)
+        rows.append((f"indosum unanswerable ({part})",
+                     _answer_rows(open_assistant(settings, searcher=indosum), unanswerable[:limit] if limit else unanswerable)))
     finally:
         indosum.close()
     return rows

@@ -1,5 +1,7 @@
 """Pick the chat model that writes answers, from one `provider:model` string (RAG_LLM).
 
+    llamacpp:MODEL    a GGUF model in this process, by path or `rag models` name
+                                                      (extra `llamacpp`: xllamacpp; llm_llamacpp.py)
     ollama:MODEL      a local Ollama server           (extra `ollama`: langchain-ollama)
     openai:MODEL      OpenAI or any OpenAI-compatible server: vLLM, llama.cpp, LM Studio
                                                       (extra `openai`: langchain-openai)
@@ -11,7 +13,8 @@
 Every model answers deterministically (temperature 0 / greedy decoding). Integrations are
 imported inside their branch, so importing this module costs nothing. `is_unreachable`
 tells the caller which errors mean "the model service is not there" (fall back to the
-extractive answer with a notice) as opposed to bugs or bad settings (report them).
+extractive answer with a notice) as opposed to bugs or bad settings (report them), and
+`failure_reason` names the fallback for the answer's `fallback_reason`.
 
 Left out: reading the environment for RAG_LLM (that is `rag.settings`), prompts and
 answering (the chain), streaming, tool calling, API keys from files.
@@ -36,10 +39,11 @@ DEFAULT_OLLAMA_URL = "http://localhost:11434"
 DEFAULT_OPENAI_URL = "https://api.openai.com/v1"
 HF_MAX_NEW_TOKENS = 512
 OFFLINE_SPECS = frozenset({"", "none", "extractive"})
-VALID_FORMS = "ollama:MODEL, openai:MODEL, hf:MODEL (hub id or local folder), or none / extractive"
+VALID_FORMS = "llamacpp:MODEL (.gguf path or `rag models` name), ollama:MODEL, openai:MODEL, hf:MODEL (hub id or local folder), or none / extractive"
 
 # provider -> (module, pip distribution, rag extra)
 _INTEGRATIONS = {
+    "llamacpp": ("xllamacpp", "xllamacpp", "llamacpp"),
     "ollama": ("langchain_ollama", "langchain-ollama", "ollama"),
     "openai": ("langchain_openai", "langchain-openai", "openai"),
     "hf": ("langchain_huggingface", "langchain-huggingface", "hf"),
@@ -70,11 +74,16 @@ def load_chat_model(
     ollama_base_url: str | None = None,
     timeout_s: float = 60.0,
     hf_max_new_tokens: int = HF_MAX_NEW_TOKENS,
+    models_dir: Path = Path("models"),
+    llm_threads: int | None = None,
+    llm_context: int = 4096,
+    max_tokens: int | None = None,
 ) -> BaseChatModel | None:
     """The chat model `spec` names, or None for `none` / `extractive` / empty.
 
     Builds the client only: nothing is contacted here except, for `hf:`, the local disk
-    (and the hub when the model is not cached and HF_HUB_OFFLINE is unset).
+    (and the hub when the model is not cached and HF_HUB_OFFLINE is unset); `llamacpp:`
+    loads the model into this process (once: later calls reuse it).
     Raises ConfigError for a malformed spec, a missing integration, or a model that
     cannot be loaded.
     """
@@ -83,13 +92,16 @@ def load_chat_model(
         return None
     provider, model = parsed
     label = f"RAG_LLM={provider}:{model}"
+    max_tokens = max_tokens or MAX_ANSWER_TOKENS
+    if provider == "llamacpp":
+        return _load_llamacpp(model, models_dir, llm_threads, llm_context, timeout_s, max_tokens)
     integration = _import_integration(provider, label)
     if provider == "ollama":
         return integration.ChatOllama(
             model=model,
             base_url=ollama_base_url or DEFAULT_OLLAMA_URL,
             temperature=0,
-            num_predict=MAX_ANSWER_TOKENS,
+            num_predict=max_tokens,
             client_kwargs={"timeout": timeout_s},
         )
     if provider == "openai":
@@ -100,10 +112,10 @@ def load_chat_model(
                 base_url=openai_base_url,
                 api_key=api_key,
                 temperature=0,
-                max_tokens=MAX_ANSWER_TOKENS,
+                max_tokens=max_tokens,
                 # Sent as max_completion_tokens, which some local servers (llama.cpp's
                 # Python server) ignore; they read the older max_tokens.
-                extra_body={"max_tokens": MAX_ANSWER_TOKENS} if openai_base_url else None,
+                extra_body={"max_tokens": max_tokens} if openai_base_url else None,
                 timeout=timeout_s,
                 max_retries=1,
             )
@@ -114,11 +126,20 @@ def load_chat_model(
     return _load_hf(integration, model, label, hf_max_new_tokens)
 
 
+def prepare_process(spec: str | None) -> None:
+    """Call at process start, before anything loads OpenMP (torch and llama.cpp can share one
+    libgomp): for a `llamacpp:` model, OMP_WAIT_POLICY=PASSIVE unless the user set it, because
+    OpenMP reads it once and spinning threads crawl on a busy machine (README "Local model")."""
+    if (spec or "").strip().lower().startswith("llamacpp:"):  # validated later, by load_chat_model
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 _DESCRIBE = {
     "en": {"none": "extractive (offline, no LLM)", "at": "{name} at {url}", "compatible": "OpenAI-compatible {model}",
-           "local": "Hugging Face {model} (local transformers)"},
+           "local": "Hugging Face {model} (local transformers)", "gguf": "llama.cpp {model} (in this process)"},
     "id": {"none": "ekstraktif (luring, tanpa model bahasa)", "at": "{name} di {url}",
-           "compatible": "{model} (kompatibel OpenAI)", "local": "Hugging Face {model} (transformers lokal)"},
+           "compatible": "{model} (kompatibel OpenAI)", "local": "Hugging Face {model} (transformers lokal)",
+           "gguf": "llama.cpp {model} (di proses ini)"},
 }
 
 
@@ -131,6 +152,8 @@ def describe(spec: str | None, *, openai_base_url: str | None = None, ollama_bas
     if parsed is None:
         return words["none"]
     provider, model = parsed
+    if provider == "llamacpp":
+        return words["gguf"].format(model=Path(model).name)
     if provider == "ollama":
         return words["at"].format(name=f"Ollama {model}", url=ollama_base_url or DEFAULT_OLLAMA_URL)
     if provider == "openai":
@@ -153,6 +176,20 @@ def is_unreachable(error: BaseException) -> bool:
             return True
         current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
     return False
+
+
+def failure_reason(error: BaseException) -> str:
+    """Why a model call gave no usable answer: `llm_timeout` (it took longer than RAG_LLM_TIMEOUT),
+    `llm_unreachable` (no service, see `is_unreachable`), or `llm_error` (anything else)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        names = {cls.__name__ for cls in type(current).__mro__}
+        if isinstance(current, TimeoutError) or any("Timeout" in name for name in names):
+            return "llm_timeout"
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    return "llm_unreachable" if is_unreachable(error) else "llm_error"
 
 
 # Errors from modules already imported (an error from a module implies it is imported);
@@ -220,6 +257,18 @@ def _import_integration(provider: str, label: str) -> ModuleType:
         return importlib.import_module(module)
     except ImportError as err:
         raise ConfigError(f"{label} needs {distribution}: pip install 'rag[{extra}]'") from err
+
+
+def _load_llamacpp(model: str, models_dir: Path, threads: int | None, context: int, timeout_s: float,
+                   max_tokens: int) -> BaseChatModel:
+    from .llm_llamacpp import LlamaCppChatModel
+    from .models import resolve
+
+    resolved = resolve(model, models_dir)
+    chat = LlamaCppChatModel(model_name=resolved.name, model_path=resolved.path, chat_template=resolved.chat_template,
+                             threads=threads, context=context, max_tokens=max_tokens, timeout_s=timeout_s)
+    chat.load()  # a model that cannot be loaded is a setting to fix, reported now rather than per question
+    return chat
 
 
 def _load_hf(integration: ModuleType, model: str, label: str, max_new_tokens: int) -> BaseChatModel:

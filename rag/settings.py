@@ -52,7 +52,15 @@ class Settings:
     collection: str = "rag"
     """RAG_COLLECTION: name (prefix) of the index's collections on the Chroma server."""
     llm: str = "none"
-    """RAG_LLM: `none` (extractive answers, offline), `ollama:MODEL`, `openai:MODEL` or `hf:MODEL`."""
+    """RAG_LLM: `none` (extractive answers, offline), `llamacpp:MODEL` (in this process), `ollama:MODEL`, `openai:MODEL` or `hf:MODEL`."""
+    models_dir: Path = Path("models")
+    """RAG_MODELS_DIR: where `rag models install` puts local GGUF models for `RAG_LLM=llamacpp:NAME`."""
+    llm_threads: int | None = None
+    """RAG_LLM_THREADS: CPU threads of the `llamacpp:` model (default: llama.cpp's choice, the physical cores)."""
+    llm_context: int = 4096
+    """RAG_LLM_CONTEXT: context size in tokens of the `llamacpp:` model (prompt and answer together)."""
+    llm_max_tokens: int = 400
+    """RAG_LLM_MAX_TOKENS: the longest answer a model may write, in tokens (a slow local model: fewer)."""
     openai_base_url: str | None = None
     """RAG_OPENAI_BASE_URL: an OpenAI-compatible server (vLLM, llama.cpp, LM Studio); default OpenAI."""
     openai_api_key: str | None = None
@@ -87,6 +95,8 @@ class Settings:
         values: dict[str, object] = {}
         if "RAG_INDEX_DIR" in env:
             values["index_dir"] = Path(env["RAG_INDEX_DIR"])
+        if env.get("RAG_MODELS_DIR"):
+            values["models_dir"] = Path(env["RAG_MODELS_DIR"])
         if "RAG_SOURCES" in env:
             values["sources"] = tuple(Path(p) for p in env["RAG_SOURCES"].split(os.pathsep) if p)
         for name, var in (("embedding_model", "RAG_EMBEDDING_MODEL"), ("embedding_fallback", "RAG_EMBEDDING_FALLBACK"),
@@ -103,6 +113,9 @@ class Settings:
             ("max_file_mb", "RAG_MAX_FILE_MB", float),
             ("embed_batch_size", "RAG_EMBED_BATCH_SIZE", int),
             ("llm_timeout_s", "RAG_LLM_TIMEOUT", float),
+            ("llm_threads", "RAG_LLM_THREADS", int),
+            ("llm_context", "RAG_LLM_CONTEXT", int),
+            ("llm_max_tokens", "RAG_LLM_MAX_TOKENS", int),
             ("min_support", "RAG_MIN_SUPPORT", float),
             ("server_port", "RAG_SERVER_PORT", int),
             ("queue_size", "RAG_QUEUE_SIZE", int),
@@ -138,6 +151,12 @@ class Settings:
             raise ConfigError(f"RAG_SERVER_PORT must be a port number, got {self.server_port}")
         if self.min_support is not None and not 0 <= self.min_support <= 1:
             raise ConfigError(f"RAG_MIN_SUPPORT must be between 0 and 1, got {self.min_support}")
+        if self.llm_threads is not None and self.llm_threads < 1:
+            raise ConfigError(f"RAG_LLM_THREADS must be at least 1, got {self.llm_threads}")
+        if self.llm_max_tokens < 1:
+            raise ConfigError(f"RAG_LLM_MAX_TOKENS must be at least 1, got {self.llm_max_tokens}")
+        if self.llm_context < 512:
+            raise ConfigError(f"RAG_LLM_CONTEXT must be at least 512 tokens, got {self.llm_context}")
         if self.queue_size < 1 or self.concurrency < 1:
             raise ConfigError("RAG_QUEUE_SIZE and RAG_CONCURRENCY must be at least 1")
         if self.auth is not None:

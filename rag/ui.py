@@ -23,7 +23,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -70,6 +70,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "error": "Terjadi kesalahan: {error}",
         "busy": "Server sedang penuh; coba lagi sebentar lagi.",
         "by": "oleh",
+        "last_answer": "jawaban terakhir: {mode}",
+        "mode_extractive": "kutipan langsung (tanpa model)",
+        "mode_fallback": "kutipan langsung, cadangan karena {reason}",
     },
     "en": {
         "title": "Ask the news",
@@ -103,6 +106,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "error": "Something went wrong: {error}",
         "busy": "The server is busy; please try again in a moment.",
         "by": "by",
+        "last_answer": "last answer: {mode}",
+        "mode_extractive": "direct quotes (no model)",
+        "mode_fallback": "direct quotes, fallback because of {reason}",
     },
 }
 
@@ -288,12 +294,24 @@ class ChatService:
                       requested=manifest.embedder.get("requested"), fallback_reason=manifest.embedder.get("fallback_reason"),
                       llm=labels["en"], built_at=manifest.built_at, llm_labels=labels)
 
-    def status_markdown(self, language: str) -> str:
+    def status_markdown(self, language: str, last_answer: Mapping[str, Any] | None = None) -> str:
+        """The status line; with `last_answer` (an `Answer.to_json()`), what wrote that answer."""
         status = self.status()
         if status is None:
             return text(language, "no_index", where=self._where())
         line = status.markdown(language)
-        return f"{line} · Chroma {self._where()}" if self.settings.chroma_url else line
+        line = f"{line} · Chroma {self._where()}" if self.settings.chroma_url else line
+        last = last_answer or {}
+        mode = last.get("mode")
+        if isinstance(mode, str):
+            if mode == "extractive":
+                mode = text(language, "mode_extractive")
+            elif mode == "extractive_fallback":
+                mode = text(language, "mode_fallback", reason=f"`{last.get('fallback_reason')}`")
+            else:
+                mode = f"`{mode}`"
+            line += " · " + text(language, "last_answer", mode=mode)
+        return line
 
     def serving_line(self, url: str) -> str:
         """The console line of `rag serve` (in place of Gradio's own): where the UI listens,

@@ -132,10 +132,11 @@ def build_app(service: ChatService) -> Any:
         chat_inputs = [question, chatbot, turns, since, until, outlet, language]
         chat_outputs = [question, chatbot, sources, turns, answer_data]
 
-        def relabel(choice: str, done: list[Turn]):
-            """Every fixed string in the chosen language; with "auto", the last question's."""
+        def relabel(choice: str, done: list[Turn], last: dict | None = None):
+            """Every fixed string in the chosen language; with "auto", the last question's.
+            `last` (the last answer's data) lets the status line say what wrote it."""
             lang = interface_language(choice, done[-1].question if done else "")
-            return (_header(lang), service.status_markdown(lang), gr.update(placeholder=text(lang, "placeholder")),
+            return (_header(lang), service.status_markdown(lang, last), gr.update(placeholder=text(lang, "placeholder")),
                     gr.update(value=text(lang, "send")), gr.update(value=text(lang, "new_chat")),
                     gr.Dataset(samples=[[q] for q in EXAMPLES[lang]], label=text(lang, "examples")),
                     gr.update(label=text(lang, "filters")),
@@ -149,15 +150,16 @@ def build_app(service: ChatService) -> Any:
 
         relabelled = [header, status, question, send, new_chat, examples.dataset, filters, since, until, outlet,
                       language, footer, sources, upload_box, upload_files, upload_button, upload_status]
-        def relabel_after_question(choice: str, done: list[Turn]):
+
+        def relabel_after_question(choice: str, done: list[Turn], last: dict | None):
             """With "auto" the interface follows the question just asked; an upload's report stays."""
-            return (*relabel(choice, done)[:-1], gr.skip())
+            return (*relabel(choice, done, last)[:-1], gr.skip())
 
         # Gradio runs every question at once; ChatService queues them itself (see `Admission`).
         question.submit(respond, chat_inputs, chat_outputs, api_name="chat", concurrency_limit=None).then(
-            relabel_after_question, [language, turns], relabelled, api_visibility="private")
+            relabel_after_question, [language, turns, answer_data], relabelled, api_visibility="private")
         send.click(respond, chat_inputs, chat_outputs, api_visibility="private", concurrency_limit=None).then(
-            relabel_after_question, [language, turns], relabelled, api_visibility="private")
+            relabel_after_question, [language, turns, answer_data], relabelled, api_visibility="private")
         new_chat.click(lambda lang: ([], [], sources_html([], interface_language(lang)), ""), [language],
                        [chatbot, turns, sources, question], api_visibility="private")
         chatbot.clear(lambda lang: ([], sources_html([], interface_language(lang))), [language], [turns, sources],

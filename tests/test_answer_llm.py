@@ -137,3 +137,23 @@ def test_streaming_yields_model_tokens_then_the_verified_answer(searcher) -> Non
     *pieces, final = events
     assert "".join(pieces).strip() == reply
     assert final.citations and final.text.endswith("[1]")
+
+
+def test_the_answer_says_which_path_produced_it(searcher) -> None:
+    from rag.llm import load_chat_model
+
+    question = "Siapa yang ditemui Anies di Tokyo?"
+    plain = Assistant(searcher, min_support=0.0).ask(question)
+    assert (plain.mode, plain.fallback_reason) == ("extractive", None)
+    good = Assistant(searcher, llm=scripted("Anies Baswedan bertemu Gubernur Tokyo Yuriko Koike [1]."),
+                     min_support=0.0, llm_name="fake:scripted").ask(question)
+    assert (good.mode, good.fallback_reason) == ("fake:scripted", None)
+    assert good.to_json()["mode"] == "fake:scripted"
+    uncited = Assistant(searcher, llm=scripted("Sesuatu yang tidak ada di sumber."), min_support=0.0).ask(question)
+    assert (uncited.mode, uncited.fallback_reason) == ("extractive_fallback", "llm_unverified")
+    down = load_chat_model("openai:some-model", openai_base_url="http://127.0.0.1:9/v1", timeout_s=2)
+    unreachable = Assistant(searcher, llm=down, min_support=0.0).ask(question)
+    assert (unreachable.mode, unreachable.fallback_reason) == ("extractive_fallback", "llm_unreachable")
+    broken = Assistant(searcher, llm=scripted(), min_support=0.0).ask(question)  # no reply scripted: a bug
+    assert (broken.mode, broken.fallback_reason) == ("extractive_fallback", "llm_error")
+    assert broken.citations and broken.notice
