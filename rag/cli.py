@@ -142,6 +142,8 @@ def _print_summary(summary) -> None:
     print(f"indexed into {summary.index_dir}/ in {summary.seconds:.1f}s with {summary.embedder}", file=out)
     if summary.fallback_reason:
         print(f"  note: offline fallback embedder in use ({summary.fallback_reason})", file=out)
+    if summary.rebuild_hint:
+        print(f"  note: {summary.rebuild_hint}", file=out)
     print(f"  articles: {summary.added} added, {summary.updated} updated, {summary.removed} removed, "
           f"{summary.unchanged} unchanged, {len(summary.skipped_files)} skipped", file=out)
     print(f"  chunks: {summary.chunks} in the index, {summary.embedded} embedded now", file=out)

@@ -20,7 +20,7 @@ from typing import Any
 
 from .articles import Article, ReadResult, Skipped, read_sources
 from .chunks import CHUNKER_VERSION, Chunk, chunk_article
-from .embeddings import Embedder, load_embedder
+from .embeddings import Embedder, load_embedder, rebuild_hint
 from .errors import IndexMismatch, RagError
 from .settings import Settings
 from .duplicates import duplicate_groups
@@ -43,6 +43,8 @@ class IndexSummary:
     seconds: float = 0.0
     embedder: str = ""
     fallback_reason: str | None = None
+    rebuild_hint: str | None = None
+    """For an index built with a fallback embedder, when a better one is available now."""
     index_dir: str = ""
 
     def to_json(self) -> dict[str, Any]:
@@ -55,6 +57,7 @@ class IndexSummary:
             "seconds": round(self.seconds, 3),
             "embedder": self.embedder,
             "embedder_fallback": self.fallback_reason,
+            "rebuild_hint": self.rebuild_hint,
             "index_dir": self.index_dir,
         }
 
@@ -123,9 +126,15 @@ def build_index(
             summary.chunks = manifest.chunks if manifest else 0
             summary.embedder = manifest.embedder["id"] if manifest else ""
             summary.fallback_reason = manifest.embedder.get("fallback_reason") if manifest else None
+            summary.rebuild_hint = rebuild_hint(manifest.embedder, settings.embedding_model, settings.embedding_fallback) \
+                if manifest else None
             summary.seconds = time.perf_counter() - started
             return summary
 
+        if embedder is None and manifest is not None and changed and manifest.embedder.get("fallback_reason"):
+            # Built with a fallback: keep it (queries must match) until `rag index --rebuild`.
+            embedder = load_embedder(manifest.embedder["id"])
+            embedder.fallback_reason = manifest.embedder["fallback_reason"]
         if embedder is None and (changed or manifest is None):  # a new index records its embedder, even if empty
             embedder = load_embedder(settings.embedding_model, settings.embedding_fallback)
         if embedder is not None and manifest is not None and embedder.id != manifest.embedder["id"]:
@@ -168,6 +177,7 @@ def build_index(
 
     summary.embedder = embedder_info["id"]
     summary.fallback_reason = embedder_info.get("fallback_reason")
+    summary.rebuild_hint = rebuild_hint(embedder_info, settings.embedding_model, settings.embedding_fallback)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -253,8 +263,9 @@ def article_record(article: Article, chunks: int) -> dict[str, Any]:
 
 def _embedder_info(embedder: Embedder | None, settings: Settings) -> dict[str, Any]:
     assert embedder is not None
-    return {"id": embedder.id, "dimension": embedder.dimension, "max_tokens": embedder.max_tokens,
-            "requested": settings.embedding_model, "fallback_reason": embedder.fallback_reason}
+    return {"id": embedder.id, "description": embedder.description, "dimension": embedder.dimension,
+            "max_tokens": embedder.max_tokens, "requested": settings.embedding_model,
+            "fallback_reason": embedder.fallback_reason}
 
 
 def _chunking_info(settings: Settings) -> dict[str, Any]:
