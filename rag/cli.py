@@ -231,6 +231,8 @@ def _print_summary(summary) -> None:
               file=out)
     if summary.fallback_reason:
         print(f"  note: offline fallback embedder in use ({summary.fallback_reason})", file=out)
+    if summary.rebuild_hint:
+        print(f"  note: {summary.rebuild_hint}", file=out)
     for source in summary.sources:
         print(f"  {source.line()}", file=out)
     print(f"  articles: {summary.added} added, {summary.updated} updated, {summary.removed} removed, "

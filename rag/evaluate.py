@@ -134,7 +134,10 @@ def metrics(ranks: list[int | None], latencies_ms: list[float]) -> dict[str, flo
 def prepare(eval_set: EvalSet, data_dir: Path, work_dir: Path, settings: Settings, progress: bool) -> Searcher:
     index_name = "facqa" if eval_set.name == "facqa-en" else eval_set.name  # same passages, same index
     index_dir = work_dir / f"{index_name}-{settings.embedding_model.replace('/', '_').replace(':', '_')}"
-    build_index(settings.replace(index_dir=index_dir), articles=eval_set.articles(data_dir), progress=progress)
+    summary = build_index(settings.replace(index_dir=index_dir), articles=eval_set.articles(data_dir), progress=progress)
+    if summary.rebuild_hint:  # cached with a fallback embedder that a better one now replaces
+        build_index(settings.replace(index_dir=index_dir), articles=eval_set.articles(data_dir), progress=progress,
+                    rebuild=True)
     return Searcher.open(index_dir)
 
 

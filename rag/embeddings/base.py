@@ -20,6 +20,8 @@ class Embedder(Embeddings, ABC):
     max_tokens: int
     fallback_reason: str | None = None
     """Set when this embedder stands in for a configured model that could not be loaded."""
+    description: str | None = None
+    """What the model is, in words, for logs and the index manifest (e.g. "the 4-bit bundled copy")."""
 
     @abstractmethod
     def count_tokens(self, text: str) -> int:

@@ -62,10 +62,15 @@ class SentenceTransformerEmbedder(Embedder):
         return self._encode(texts, self.query_prefix)
 
 
+def is_local(name_or_path: str) -> bool:
+    """A local folder, or a hub name already in the Hugging Face cache."""
+    return Path(name_or_path).expanduser().exists() or _in_hf_cache(name_or_path)
+
+
 def _check_available(name_or_path: str) -> bool:
     """Fail fast, before importing torch, when the model can be neither found nor fetched.
     Returns True when it must come from the hub (not local, not cached)."""
-    if Path(name_or_path).expanduser().exists() or _in_hf_cache(name_or_path):
+    if is_local(name_or_path):
         return False
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"} or not _hub_reachable():
         raise EmbedderError(f"{name_or_path!r} is not a local path, not in the Hugging Face cache, and the hub is unreachable")
