@@ -7,9 +7,10 @@
     ├── IndexNotFound      no index yet: run `rag index`
     ├── IndexMismatch      the index was built differently: run `rag index --rebuild`
     ├── IndexLocked        another `rag index` is writing
-    ├── InputsSkipped      --strict and an input was skipped: nothing was written
-    ├── SourceError        a source of the index cannot be read or named (its articles are kept)
-    ├── NeedsConfirmation  the run would remove many articles: nothing was written
+    ├── IndexRunError      a `rag index` run stopped or failed in part (carries its summary or plan)
+    │   ├── InputsSkipped      --strict and an input was skipped: nothing was written
+    │   ├── SourceError        a source cannot be read or named (its articles are kept)
+    │   └── NeedsConfirmation  the run would remove many articles: nothing was written
     ├── ModelError         a local model cannot be installed or removed (`rag models`)
     └── BadArticle         one input could not be read as an article (skipped, never fatal)
 
@@ -57,35 +58,32 @@ class IndexLocked(RagError):
     exit_code = 3
 
 
-class InputsSkipped(RagError):
+class IndexRunError(RagError):
+    """An error of a `rag index` run that carries what the run found: `summary` (an
+    `IndexSummary`) or, for NeedsConfirmation, `plan` (the `sources.Plan` not carried out)."""
+
+    def __init__(self, message: str, summary: Any = None, plan: Any = None) -> None:
+        super().__init__(message)
+        self.summary = summary
+        self.plan = plan
+
+
+class InputsSkipped(IndexRunError):
     """`--strict` and an input was skipped: raised before anything is written."""
 
     exit_code = 4
 
-    def __init__(self, message: str, summary: Any = None) -> None:
-        super().__init__(message)
-        self.summary = summary
 
-
-class SourceError(RagError):
-    """`summary`, when set, is the run's summary: the other sources were updated."""
+class SourceError(IndexRunError):
+    """A source could not be read; with `summary`, the other sources were updated."""
 
     exit_code = 5
 
-    def __init__(self, message: str, summary: Any = None) -> None:
-        super().__init__(message)
-        self.summary = summary
 
-
-class NeedsConfirmation(RagError):
-    """Raised before anything is written; `plan` says what the run would have done."""
+class NeedsConfirmation(IndexRunError):
+    """The run would remove many articles: raised before anything is written."""
 
     exit_code = 6
-
-    def __init__(self, message: str, plan: Any = None) -> None:
-        super().__init__(message)
-        self.plan = plan
-        """The `sources.Plan` of the run that was not made."""
 
 
 class BadArticle(RagError):

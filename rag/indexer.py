@@ -167,7 +167,7 @@ def build_index(
                                 "nothing was changed", summary)
         if plan.needs_confirmation and not yes and not (ask is not None and ask(plan)):
             raise NeedsConfirmation(f"{plan.removal_warning()}; nothing was changed. If that is what you want, "
-                                    "run again with --yes (see the plan with --dry-run)", plan)
+                                    "run again with --yes (see the plan with --dry-run)", plan=plan)
         if rebuild and (plan.kept or plan.orphans):
             raise SourceError(f"cannot rebuild: {len(plan.kept) + len(plan.orphans)} indexed article(s) cannot be read "
                               "now and would be lost (" + "; ".join(plan.describe()) + "); nothing was changed")
