@@ -719,13 +719,19 @@ class Assistant:
 
 _MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 MIN_CLAIM_SUPPORT = 0.5
+REPAIR_MIN_TERMS = 3
+REPAIR_MIN_SUPPORT = 0.6
+"""A citation is repaired (given to a source the model did not cite) only for a claim of at
+least 3 content words, most of them in one source sentence: a one- or two-word claim
+("HACKED.") matches an injected sentence too easily. Hand-set."""
 """Share of an answer sentence's (IDF-weighted) terms that its cited sentence must contain."""
 
 
 def verify_citations(raw: str, sources: list[tuple[Hit, int, int, str]], language: str) -> Answer:
     """Check an LLM answer against its sources: markers that point nowhere are removed,
-    each sentence must be supported by a sentence of a source it cites (else it is
-    dropped), sources are renumbered in order of first citation, and each sentence
+    each sentence must be supported by a sentence of a source it cites; a sentence that
+    none of its cited sources supports (or that cites none) gets the source whose sentence
+    supports it best, and is dropped when no source does. Sources are renumbered in order of first citation, and each sentence
     carries the supporting sentence of each source it cites, verbatim with its offsets."""
     numbers: dict[int, int] = {}  # source index -> new number
     quotes: dict[int, list[Span]] = {}
@@ -740,6 +746,10 @@ def verify_citations(raw: str, sources: list[tuple[Hit, int, int, str]], languag
                 quote = _best_support(claim, sources[n - 1])
                 if quote is not None:
                     supported.append((n - 1, quote))
+        if not supported and claim:
+            # Small models often cite the wrong source, or none: the claim gets the source
+            # sentence that supports it best, if any does; else it is dropped below.
+            supported = _repaired_citation(claim, sources)
         if not supported or not claim:
             continue
         cites = []
@@ -756,6 +766,15 @@ def verify_citations(raw: str, sources: list[tuple[Hit, int, int, str]], languag
     return Answer(text, citations=citations, language=language, sentences=sentences)
 
 
+def _repaired_citation(claim: str, sources: list[tuple[Hit, int, int, str]]) -> list[tuple[int, Span]]:
+    """[(source index, span)] of the one source whose sentence supports `claim` best, or []."""
+    if len(set(analyze(claim))) < REPAIR_MIN_TERMS:
+        return []
+    ranked = [(_support(claim, source), index) for index, source in enumerate(sources)]
+    (rank, span), index = max(ranked, key=lambda item: (item[0][0], -item[1]), default=(((0.0, 0.0), None), 0))
+    return [(index, span)] if span is not None and rank[1] >= REPAIR_MIN_SUPPORT else []
+
+
 def _drop_space_before_stop(claim: str) -> str:
     """ "... di Tokyo ." (a marker taken out before the full stop) -> "... di Tokyo." """
     return re.sub(r"\s+([.!?,;:])$", r"\1", claim.rstrip())
@@ -764,10 +783,17 @@ def _drop_space_before_stop(claim: str) -> str:
 def _best_support(claim: str, source: tuple[Hit, int, int, str]) -> Span | None:
     """The sentence of `source` that best supports `claim`, if it covers enough of it: the
     one holding the claim word for word, else the one sharing most of its terms."""
+    (_, share), best = _support(claim, source)
+    return best if share >= MIN_CLAIM_SUPPORT else None
+
+
+def _support(claim: str, source: tuple[Hit, int, int, str]) -> tuple[tuple[float, float], Span | None]:
+    """((word for word, share of the claim's terms), span) of the sentence of `source` that
+    best supports `claim`."""
     _, offset, _, context = source
     terms = set(analyze(claim))
     if not terms:
-        return None
+        return (0.0, 0.0), None
     wanted = " ".join(re.findall(r"\w+", claim.lower()))
     best, best_rank = None, (0.0, 0.0)
     for s, e in sentence_spans(context):
@@ -776,7 +802,7 @@ def _best_support(claim: str, source: tuple[Hit, int, int, str]) -> Span | None:
         rank = (float(verbatim), share)
         if rank > best_rank:
             best, best_rank = Span(context[s:e], offset + s, offset + e), rank
-    return best if best_rank[1] >= MIN_CLAIM_SUPPORT else None
+    return best_rank, best
 
 
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")

@@ -54,12 +54,12 @@ def bodies() -> dict[str, str]:
 
 def test_citations_are_repaired_and_verified(searcher) -> None:
     reply = ("Anies Baswedan bertemu Gubernur Tokyo Yuriko Koike di Tokyo [1]. "
-             "Anies pertama kali bertemu Gubernur Koike pada 2017 [7]. "  # no source 7: marker removed, sentence unsupported
+             "Anies pertama kali bertemu Gubernur Koike pada 2017 [7]. "  # no source 7: given the source that says it
              "Jakarta akan membangun kereta cepat ke Bandung [1].")  # not in the source: dropped
     answer = Assistant(searcher, llm=scripted(reply), min_support=0.0).ask("Siapa yang ditemui Anies di Tokyo?")
     assert not answer.refused
     assert "[7]" not in answer.text and "kereta cepat" not in answer.text
-    assert "Yuriko Koike" in answer.text
+    assert "Yuriko Koike" in answer.text and "pada 2017. [1]" in answer.text
     assert set(re.findall(r"\[(\d+)\]", answer.text)) == {str(c.n) for c in answer.citations} == {"1"}
     (citation,) = answer.citations
     assert bodies()[citation.article_id][citation.start:citation.end] == citation.quote
@@ -157,3 +157,19 @@ def test_the_answer_says_which_path_produced_it(searcher) -> None:
     broken = Assistant(searcher, llm=scripted(), min_support=0.0).ask(question)  # no reply scripted: a bug
     assert (broken.mode, broken.fallback_reason) == ("extractive_fallback", "llm_error")
     assert broken.citations and broken.notice
+
+
+def test_a_sentence_citing_the_wrong_source_or_none_gets_the_one_that_supports_it(searcher, tmp_path) -> None:
+    reply = ("Banjir setinggi satu meter merendam ratusan rumah warga di Kampung Melayu [2]. "
+             "Petugas BPBD membagikan makanan dan selimut kepada para pengungsi banjir. "
+             "Anies Baswedan bertemu Gubernur Tokyo Yuriko Koike [2].")
+    answer = Assistant(searcher, llm=scripted(reply), min_support=0.0).ask(
+        "Apa yang terjadi di Kampung Melayu dan siapa yang ditemui Anies di Tokyo?")
+    by_title = {c.n: c.title for c in answer.citations}
+    cited = [(s.text, by_title[s.cites[0][0]]) for s in answer.sentences]
+    assert len(cited) == 3, answer.text
+    assert cited[0][1] == cited[1][1] == "Banjir rendam Kampung Melayu"
+    assert "Jepang" in cited[2][1], "the Tokyo sentence cites the Tokyo article, whatever number the model wrote"
+    (tmp_path / "banjir.txt").write_text(INJECTION)
+    flood = {a.id: a.text for a in read_sources([tmp_path]).articles}
+    check_every_sentence_is_quoted(answer, {**bodies(), **flood}, verbatim=False)
