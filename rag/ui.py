@@ -60,6 +60,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "n_articles": "{n} artikel",
         "n_chunks": "{n} potongan",
         "api": "Pakai lewat API",
+        "bundled": "Model embedding: salinan 4-bit bawaan dari {requested} (model yang sama, tanpa unduhan).",
         "fallback": "⚠️ Model embedding {requested} tidak tersedia secara luring; indeks memakai cadangan {embedder}, "
                     "sehingga pencarian makna lebih lemah.",
         "no_index": "Belum ada indeks di {where}. Bangun dengan `rag index` (artikel dari `seeds/`), "
@@ -96,6 +97,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "n_articles": "{n} article|{n} articles",
         "n_chunks": "{n} chunk|{n} chunks",
         "api": "Use via API",
+        "bundled": "Embedder: the bundled 4-bit copy of {requested} (the same model, no download needed).",
         "fallback": "⚠️ The embedding model {requested} is not available offline; the index uses the fallback "
                     "{embedder}, so meaning-based search is weaker.",
         "no_index": "There is no index in {where} yet. Build it with `rag index` (articles from `seeds/`), "
@@ -214,7 +216,9 @@ class Status:
         line = text(language, "status", articles=counted(language, "n_articles", self.articles),
                     chunks=counted(language, "n_chunks", self.chunks), embedder=f"`{self.embedder}`",
                     llm=self.llm_labels.get(language, self.llm), built=built)
-        if self.fallback_reason:
+        if self.fallback_reason and self.embedder.startswith("e5:"):  # the requested model itself, bundled
+            line += "\n\n" + text(language, "bundled", requested=f"`{self.requested}`")
+        elif self.fallback_reason:
             line += "\n\n" + text(language, "fallback", requested=f"`{self.requested}`", embedder=f"`{self.embedder}`")
         return line
 

@@ -328,3 +328,16 @@ def test_private_paths_cover_index_articles_and_secrets(tmp_path: Path) -> None:
     paths = private_paths(Settings(index_dir=tmp_path / "idx", sources=(tmp_path / "art",)))
     assert str(tmp_path / "idx") in paths and str(tmp_path / "art") in paths
     assert any(p.endswith(".env") for p in paths)
+
+
+def test_the_bundled_e5_is_named_as_the_same_model_not_a_weaker_fallback() -> None:
+    from rag.ui import Status
+
+    status = Status(articles=1, chunks=5, embedder="e5:bundled", requested="intfloat/multilingual-e5-small",
+                    fallback_reason="not in the Hugging Face cache", llm="extractive (offline, no LLM)",
+                    built_at="2026-12-02T02:41:00+00:00")
+    english, indonesian = status.markdown("en"), status.markdown("id")
+    assert "the bundled 4-bit copy of `intfloat/multilingual-e5-small`" in english and "weaker" not in english
+    assert "salinan 4-bit bawaan" in indonesian and "lebih lemah" not in indonesian
+    weaker = Status(**{**status.__dict__, "embedder": "use:multilingual-v3"})
+    assert "weaker" in weaker.markdown("en")
