@@ -23,6 +23,9 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from .articles import Article, article_from_record
 from .indexer import build_index
@@ -141,8 +144,31 @@ def prepare(eval_set: EvalSet, data_dir: Path, work_dir: Path, settings: Setting
     return Searcher.open(index_dir)
 
 
-def run_set(searcher: Searcher, questions: list[tuple[str, str]], alphas: dict[str, float | None]) -> dict[str, dict]:
+class _RememberedQueries:
+    """The searcher's embedder, each question embedded once for a whole sweep of fusion weights.
+
+    Only for `--tune`: its latency columns then leave out the query embedding after the first weight.
+    """
+
+    def __init__(self, embedder: Any) -> None:
+        self.embedder = embedder
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self.vectors]
+        if missing:
+            self.vectors.update(zip(missing, self.embedder.encode_queries(missing)))
+        return np.stack([self.vectors[t] for t in texts])
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.embedder, name)
+
+
+def run_set(searcher: Searcher, questions: list[tuple[str, str]], alphas: dict[str, float | None],
+            sweep: bool = False) -> dict[str, dict]:
     results = {}
+    if sweep:
+        searcher.embedder = _RememberedQueries(searcher.embedder)  # type: ignore[assignment]
     for mode, alpha in alphas.items():
         ranks: list[int | None] = []
         latencies: list[float] = []
@@ -188,7 +214,7 @@ def evaluate(
         try:
             questions = eval_set.questions(data_dir, split, limit)
             label = {"indosum": "indosum-paraphrased", "facqa-en": "facqa-en (valid)"}.get(name, f"{name}-{split}")
-            for mode, m in run_set(searcher, questions, alphas).items():
+            for mode, m in run_set(searcher, questions, alphas, sweep=tune).items():
                 rows.append((f"{label} ({len(questions)})", mode, m))
         finally:
             searcher.close()
