@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -9,7 +10,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,40 @@ def articles_dir(tmp_path: Path) -> Path:
 def settings(tmp_path: Path, articles_dir: Path) -> Settings:
     return Settings(index_dir=tmp_path / "index", sources=(articles_dir,), embedding_model="hash:128",
                     embedding_fallback="none", chunk_tokens=64, chunk_overlap_tokens=12)
+
+
+# -- the `rag` command in this process ------------------------------------------------------
+
+RunRag = Callable[..., subprocess.CompletedProcess]
+
+
+@pytest.fixture
+def rag_main(capsys: pytest.CaptureFixture[str]) -> RunRag:
+    """Runs `rag ARGS...` as `rag.cli.main(ARGS)` in this process and returns what a
+    subprocess run would (exit status, stdout, stderr): the same command line without paying
+    a fresh interpreter and the torch/Chroma imports each time. `env` replaces the
+    environment for the call, `cwd` is the working folder. Tests about the process itself
+    (signals, kill -9, what `rag serve` prints) start a real one instead."""
+    from rag.cli import main
+
+    def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        capsys.readouterr()
+        with pytest.MonkeyPatch.context() as patch:
+            if env is not None:
+                for name in set(os.environ) - set(env):
+                    patch.delenv(name)
+                for name, value in env.items():
+                    patch.setenv(name, value)
+            if cwd is not None:
+                patch.chdir(cwd)
+            try:
+                status = main(list(args))
+            except SystemExit as exit_info:  # argparse errors and --help
+                status = exit_info.code if isinstance(exit_info.code, int) else 2
+        out, err = capsys.readouterr()
+        return subprocess.CompletedProcess(["rag", *args], status, out, err)
+
+    return run
 
 
 # -- the store in both modes: embedded Chroma and a real `chroma run` ---------------------

@@ -45,6 +45,7 @@ def _check_citations(answer, bodies) -> None:
     check_every_sentence_is_quoted(answer, {a: article.text for a, article in bodies.items()})
 
 
+@pytest.mark.slow
 def test_two_sentences_of_one_article_each_carry_their_own_quote(assistant) -> None:
     helper, bodies = assistant
     question = "Kapan Anies pertama kali bertemu Gubernur Koike?"
@@ -60,6 +61,7 @@ def test_two_sentences_of_one_article_each_carry_their_own_quote(assistant) -> N
     _check_citations(answer, bodies)
 
 
+@pytest.mark.slow
 def test_answers_with_a_verbatim_cited_quote(assistant) -> None:
     helper, bodies = assistant
     answer = helper.ask("Kapan Anies pertama kali bertemu Gubernur Koike?")
@@ -71,6 +73,7 @@ def test_answers_with_a_verbatim_cited_quote(assistant) -> None:
     assert len(sentences) == len(set(sentences)), "no sentence twice"
 
 
+@pytest.mark.slow
 def test_refuses_when_the_articles_do_not_say(assistant) -> None:
     helper, _ = assistant
     answer = helper.ask("Siapa presiden Prancis saat ini?")
@@ -80,6 +83,7 @@ def test_refuses_when_the_articles_do_not_say(assistant) -> None:
     assert english.refused and "do not contain" in english.text
 
 
+@pytest.mark.slow
 def test_english_question_about_an_indonesian_article(assistant) -> None:
     helper, bodies = assistant
     answer = helper.ask("When did Anies first meet Governor Koike?")
@@ -88,6 +92,7 @@ def test_english_question_about_an_indonesian_article(assistant) -> None:
     _check_citations(answer, bodies)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("question", ["Who did Anies meet in Japan?", "Who did the Jakarta governor meet in Japan?",
                                       "Who did Anies meet in Tokyo?"])
 def test_english_question_cites_the_indonesian_sentence_that_answers(assistant, question) -> None:
@@ -101,6 +106,7 @@ def test_english_question_cites_the_indonesian_sentence_that_answers(assistant, 
     _check_citations(answer, bodies)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("question", ["Who won the football world cup?", "What is the capital of Brazil?",
                                       "How many goals did Messi score last season?"])
 def test_off_topic_english_question_is_refused(assistant, question) -> None:
@@ -109,6 +115,7 @@ def test_off_topic_english_question_is_refused(assistant, question) -> None:
     assert answer.refused and answer.citations == [] and "do not contain" in answer.text
 
 
+@pytest.mark.slow
 def test_follow_up_uses_the_conversation(assistant) -> None:
     helper, bodies = assistant
     history = [("Berapa target produksi gabah Kabupaten Lamboraya?", "…")]
@@ -119,6 +126,7 @@ def test_follow_up_uses_the_conversation(assistant) -> None:
     _check_citations(answer, bodies)
 
 
+@pytest.mark.slow
 def test_streaming_yields_the_text_then_the_answer(assistant) -> None:
     helper, _ = assistant
     events = list(helper.stream("Berapa target produksi gabah Kabupaten Lamboraya?"))
@@ -132,6 +140,7 @@ def test_question_language() -> None:
     assert question_language("Who did Anies meet in Tokyo?") == "en"
 
 
+@pytest.mark.slow
 def test_refuses_an_on_topic_question_the_article_does_not_answer(assistant) -> None:
     helper, _ = assistant
     # The article is about this trip, but gives no cost: its sentences match the names only.
@@ -139,6 +148,7 @@ def test_refuses_an_on_topic_question_the_article_does_not_answer(assistant) -> 
     assert answer.refused and answer.citations == []
 
 
+@pytest.mark.slow
 def test_first_quote_names_whom_the_question_asks_for(assistant) -> None:
     helper, bodies = assistant
     answer = helper.ask("Siapa Gubernur Tokyo yang ditemui Anies Baswedan?")
@@ -146,6 +156,7 @@ def test_first_quote_names_whom_the_question_asks_for(assistant) -> None:
     _check_citations(answer, bodies)
 
 
+@pytest.mark.slow
 def test_a_best_sentence_without_what_is_asked_is_quoted_with_the_neighbour_that_has_it(assistant) -> None:
     helper, bodies = assistant
     question = "Siapa Gubernur Tokyo yang ditemui Anies Baswedan?"
@@ -162,6 +173,7 @@ def test_a_best_sentence_without_what_is_asked_is_quoted_with_the_neighbour_that
     assert answer.text.count(following.text) == 1, "the neighbour is not quoted a second time"
 
 
+@pytest.mark.slow
 def test_the_best_sentence_is_answered_even_when_its_support_is_low(assistant) -> None:
     helper, bodies = assistant
     question = "Siapa yang mendampingi Anies di Jepang?"
@@ -171,6 +183,7 @@ def test_the_best_sentence_is_answered_even_when_its_support_is_low(assistant) -
     _check_citations(answer, bodies)
 
 
+@pytest.mark.slow
 def test_rag_min_support_sets_how_sure_an_answer_must_be(assistant, tmp_path) -> None:
     helper, _ = assistant
     question = "Kapan Anies pertama kali bertemu Gubernur Koike?"
@@ -182,6 +195,7 @@ def test_rag_min_support_sets_how_sure_an_answer_must_be(assistant, tmp_path) ->
         Settings.from_env({"RAG_MIN_SUPPORT": "40"})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("question, language", [("Siapa Gubernur Tokyo yang ditemui Anies Baswedan pada 2025?", "id"),
                                                 ("Who did Anies meet in Japan in 2024?", "en")])
 def test_a_question_about_a_year_after_the_cited_articles_gets_a_notice(assistant, question, language) -> None:
@@ -193,6 +207,7 @@ def test_a_question_about_a_year_after_the_cited_articles_gets_a_notice(assistan
     _check_citations(answer, bodies)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("question", ["Siapa Gubernur Tokyo yang ditemui Anies Baswedan pada 2022?",
                                       "Siapa Gubernur Tokyo yang ditemui Anies Baswedan?"])
 def test_no_notice_when_the_articles_are_not_older_than_the_question(assistant, question) -> None:

@@ -65,6 +65,7 @@ def assistant(tmp_path_factory: pytest.TempPathFactory):
     searcher.close()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("question", QUESTIONS)
 def test_a_stuffed_article_is_never_quoted(assistant: Assistant, question: str) -> None:
     answer = assistant.ask(question)
@@ -72,6 +73,7 @@ def test_a_stuffed_article_is_never_quoted(assistant: Assistant, question: str) 
     assert not any(c.article_id.startswith("stuffed") for c in answer.citations), (question, answer.citations)
 
 
+@pytest.mark.slow
 def test_the_real_article_still_answers(assistant: Assistant) -> None:
     answer = assistant.ask("Siapa Ketua MPR yang menyesalkan kisruh transportasi online?")
     assert not answer.refused and answer.citations[0].article_id == "ketua-mpr"

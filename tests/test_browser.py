@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 import pytest
 
 from rag.settings import Settings
-from tests.ui_support import ENGLISH, HOSTILE_QUESTIONS, INDONESIAN, index_ui_corpus, running_app, words_of
+from tests.ui_support import ENGLISH, HOSTILE_QUESTIONS, INDONESIAN, UI_EMBEDDER, index_ui_corpus, running_app, words_of
 
 pytestmark = pytest.mark.e2e
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (pip install -e '.[dev]')")
@@ -76,7 +76,7 @@ def test_asking_shows_markers_and_sources_and_a_marker_opens_its_source(page, tm
     assert "Anies kunjungi Jepang" in source.inner_text()
     assert "ANTARA" in source.locator(".rag-source-meta").inner_text()
     assert source.locator("mark").count() >= 1 and "Koike" in source.locator("mark").first.inner_text()
-    assert page.locator("#rag-status").inner_text().count("use:multilingual-v3") == 1
+    assert page.locator("#rag-status").inner_text().count(UI_EMBEDDER) == 1
     marks = source.locator("mark")
     for index in range(marks.count()):  # every cited span is highlighted, each a marker's target
         assert marks.nth(index).get_attribute("id") == f"rag-src-0-1-{index}"

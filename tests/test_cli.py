@@ -27,13 +27,14 @@ def _env(tmp_path: Path) -> dict[str, str]:
 
 
 def _rag(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """A real `rag` process: for what is about the process (its exit status)."""
     return subprocess.run([sys.executable, "-m", "rag", *args], env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
 
 
-def test_index_json_summary_and_search_json(tmp_path: Path, articles_dir: Path) -> None:
+def test_index_json_summary_and_search_json(tmp_path: Path, articles_dir: Path, rag_main) -> None:
     write_bad_inputs(articles_dir, big_file_mb=11)
     env = _env(tmp_path)
-    done = _rag("index", "--source", str(articles_dir), "--json", env=env)
+    done = rag_main("index", "--source", str(articles_dir), "--json", env=env)
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     assert set(summary) >= {"articles", "chunks", "embedded", "skipped_files", "seconds", "embedder"}
@@ -43,10 +44,10 @@ def test_index_json_summary_and_search_json(tmp_path: Path, articles_dir: Path) 
     assert all(set(s) == {"path", "reason"} for s in summary["skipped_files"])
     assert summary["embedder"] == "hash:64" and summary["embedded"] == summary["chunks"]
 
-    strict = _rag("index", "--source", str(articles_dir), "--strict", env=env)
+    strict = rag_main("index", "--source", str(articles_dir), "--strict", env=env)
     assert strict.returncode == 4 and "skipped" in strict.stderr
 
-    found = _rag("search", "Anies Gubernur Tokyo", "-k", "2", "--json", env=env)
+    found = rag_main("search", "Anies Gubernur Tokyo", "-k", "2", "--json", env=env)
     assert found.returncode == 0, found.stderr
     hits = json.loads(found.stdout)
     assert set(hits[0]) >= {"article_id", "title", "source", "published", "url", "author", "chunk_index", "text", "score"}
@@ -69,10 +70,10 @@ def test_second_writer_exits_at_once_with_a_clear_message(tmp_path: Path, articl
     assert "another `rag index`" in done.stderr and "Traceback" not in done.stderr
 
 
-def test_ask_json_has_the_documented_shape(tmp_path: Path, articles_dir: Path) -> None:
-    env = {**_env(tmp_path), "RAG_EMBEDDING_MODEL": "use:multilingual-v3"}
-    assert _rag("index", "--source", str(articles_dir), env=env).returncode == 0
-    done = _rag("ask", "Kapan Anies pertama kali bertemu Gubernur Koike?", "--json", env=env)
+def test_ask_json_has_the_documented_shape(tmp_path: Path, articles_dir: Path, rag_main) -> None:
+    env = {**_env(tmp_path), "RAG_EMBEDDING_MODEL": "hash:256"}
+    assert rag_main("index", "--source", str(articles_dir), env=env).returncode == 0
+    done = rag_main("ask", "Kapan Anies pertama kali bertemu Gubernur Koike?", "--json", env=env)
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert set(answer) >= {"answer", "citations", "refused"} and answer["refused"] is False
@@ -84,7 +85,7 @@ def test_ask_json_has_the_documented_shape(tmp_path: Path, articles_dir: Path) -
             assert sentence["text"] in cite["quote"] and cite["quote"] in body
             citation = answer["citations"][cite["n"] - 1]
             assert citation["spans"][cite["span"]] == {k: cite[k] for k in ("quote", "start", "end")}
-    too_long = _rag("ask", "x" * 5000, env=env)
+    too_long = rag_main("ask", "x" * 5000, env=env)
     assert too_long.returncode == 2 and "limit" in too_long.stderr
 
 
@@ -108,7 +109,7 @@ def test_too_long_search_is_an_error_like_too_long_ask(tmp_path: Path, capsys: p
 def test_until_includes_its_day_in_search_and_ask(tmp_path: Path, articles_dir: Path, monkeypatch: pytest.MonkeyPatch,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     # The seed was published 13 August 2022 13:56 WIB.
-    monkeypatch.setenv("RAG_EMBEDDING_MODEL", "use:multilingual-v3")
+    monkeypatch.setenv("RAG_EMBEDDING_MODEL", "hash:256")
     index = ["--index-dir", str(tmp_path / "index")]
     assert main(["index", "--source", str(articles_dir), "--no-progress", *index]) == 0
     capsys.readouterr()

@@ -33,6 +33,7 @@ def use():
     return load_embedder("use:multilingual-v3")
 
 
+@pytest.mark.slow
 def test_use_embedder_is_real_and_cross_lingual(use) -> None:
     query_en, query_id = use.encode_queries(["Where did the governor of Jakarta go?", "Ke mana gubernur Jakarta pergi?"])
     answer, unrelated = use.encode_passages([
@@ -83,6 +84,7 @@ def test_unavailable_model_falls_back_and_says_so(settings: Settings) -> None:
     assert json.loads((IndexDir(settings.index_dir).require_live() / "manifest.json").read_text())["schema_version"] == SCHEMA_VERSION
 
 
+@pytest.mark.slow
 def test_real_embedder_end_to_end_finds_the_right_article(tmp_path: Path, articles_dir: Path) -> None:
     from rag.search import Searcher
     from tests.corpus import write_good_articles

@@ -33,21 +33,24 @@ def hostile(tmp_path_factory: pytest.TempPathFactory):
     return folder, outside, expects
 
 
-def _rag(*args: str, index_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "RAG_INDEX_DIR": str(index_dir), "RAG_EMBEDDING_MODEL": "hash:64",
-               "HF_HUB_OFFLINE": "1", **env}
+def _env(index_dir: Path) -> dict[str, str]:
+    return {**os.environ, "RAG_INDEX_DIR": str(index_dir), "RAG_EMBEDDING_MODEL": "hash:64", "HF_HUB_OFFLINE": "1"}
+
+
+def _rag(*args: str, index_dir: Path) -> subprocess.CompletedProcess[str]:
     # A timeout, not a hang, should the named pipe ever be opened again.
-    return subprocess.run([sys.executable, "-m", "rag", *args], env=environ, cwd=REPO, capture_output=True, text=True,
-                          timeout=240)
+    return subprocess.run([sys.executable, "-m", "rag", *args], env=_env(index_dir), cwd=REPO, capture_output=True,
+                          text=True, timeout=240)
 
 
 def _relative(path: str, folder: Path) -> str:
     return path.removeprefix(f"{folder}/")
 
 
-def test_rag_index_lists_every_bad_entry_and_indexes_the_good_ones(hostile, tmp_path: Path) -> None:
+def test_rag_index_lists_every_bad_entry_and_indexes_the_good_ones(hostile, tmp_path: Path, rag_main) -> None:
     folder, _, expects = hostile
     index_dir = tmp_path / "index"
+    # The first run in a real process, with a timeout: a hang (an opened pipe) fails the test, not the suite.
     done = _rag("index", "--source", str(folder), "--json", index_dir=index_dir)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
@@ -64,12 +67,12 @@ def test_rag_index_lists_every_bad_entry_and_indexes_the_good_ones(hostile, tmp_
     stored = index.read_articles(index.live())
     assert sorted(_relative(a["path"], folder) for a in stored.values()) == sorted(GOOD)
     for marker in GOOD.values():
-        found = _rag("search", marker, "-k", "1", "--json", index_dir=index_dir)
+        found = rag_main("search", marker, "-k", "1", "--json", env=_env(index_dir))
         assert found.returncode == 0, found.stderr
         (hit,) = json.loads(found.stdout)
         assert marker in hit["title"]
 
-    strict = _rag("index", "--source", str(folder), "--strict", index_dir=index_dir)
+    strict = rag_main("index", "--source", str(folder), "--strict", env=_env(index_dir))
     assert strict.returncode == 4 and "skipped" in strict.stderr and "Traceback" not in strict.stderr
 
 

@@ -36,32 +36,7 @@ def all_chunk_texts(index_dir: Path) -> list[str]:
         index.close()
 
 
-def test_second_run_embeds_nothing(settings: Settings, embedder) -> None:
-    first = build_index(settings, embedder=embedder, progress=False)
-    assert first.added == 1 and first.embedded == first.chunks > 1
-    calls = embedder.calls
-    second = build_index(settings, embedder=embedder, progress=False)
-    assert (second.added, second.updated, second.removed, second.unchanged) == (0, 0, 0, 1)
-    assert second.embedded == 0 and embedder.calls == calls
-    assert second.chunks == first.chunks
-
-
-def test_edit_delete_add_leaves_exactly_the_expected_chunks(settings: Settings, embedder, articles_dir: Path) -> None:
-    (articles_dir / "a.txt").write_text(ARTICLE.format(place="Sukamaju"))
-    (articles_dir / "b.txt").write_text(ARTICLE.format(place="Karangsari"))
-    build_index(settings, embedder=embedder, progress=False)
-
-    (articles_dir / "a.txt").write_text(ARTICLE.format(place="Sukamundur"))  # edit
-    (articles_dir / "b.txt").unlink()  # delete
-    (articles_dir / "c.txt").write_text(ARTICLE.format(place="Tegalrejo"))  # add
-    summary = build_index(settings, embedder=embedder, progress=False)
-    assert (summary.added, summary.updated, summary.removed, summary.unchanged) == (1, 1, 1, 1)
-
-    texts = "\n".join(all_chunk_texts(settings.index_dir))
-    assert "Sukamundur" in texts and "Tegalrejo" in texts and "Anies" in texts
-    assert "Sukamaju" not in texts and "Karangsari" not in texts
-    records = json.loads((IndexDir(settings.index_dir).require_live() / "articles.json").read_text())
-    assert sum(r["chunks"] for r in records.values()) == summary.chunks
+# The round trip, a second run and edit/delete/add run over both stores in test_server_mode.py.
 
 
 def test_same_article_under_two_names_is_stored_once(settings: Settings, embedder, articles_dir: Path) -> None:
@@ -107,20 +82,7 @@ def test_a_second_writer_is_refused(settings: Settings) -> None:
         pass
 
 
-def test_failed_write_leaves_the_old_index(settings: Settings, embedder, articles_dir: Path) -> None:
-    build_index(settings, embedder=embedder, progress=False)
-    live = IndexDir(settings.index_dir).live()
-    (articles_dir / "a.txt").write_text(ARTICLE.format(place="Sukamaju"))
-
-    def crash(_: Path) -> None:
-        raise OSError("disk full")
-
-    with pytest.raises(OSError):
-        build_index(settings, embedder=embedder, progress=False, on_generation=crash)
-    assert IndexDir(settings.index_dir).live() == live
-    summary = build_index(settings, embedder=embedder, progress=False)
-    assert summary.added == 1  # the failed run was not recorded as done
-    assert not list(settings.index_dir.glob("*.tmp"))
+# A failed write: test_server_mode.py, over both stores.
 
 
 def test_bad_inputs_do_not_stop_the_run(tmp_path: Path, embedder) -> None:

@@ -162,6 +162,7 @@ def test_neighbouring_context_of_a_hit(index_dir: Path) -> None:
     assert hit.text in text and len(text) > len(hit.text)
 
 
+@pytest.mark.slow
 def test_readme_python_example_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import re
     import shutil

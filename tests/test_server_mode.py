@@ -53,8 +53,12 @@ def search_ids(settings: Settings, query: str, embedder) -> list[str]:
 def test_round_trip_and_a_second_run_embeds_nothing(store_settings: Settings, embedder) -> None:
     first = build_index(store_settings, embedder=embedder, progress=False)
     assert first.added == 1 and first.embedded == first.chunks > 1
+    calls = embedder.calls
     second = build_index(store_settings, embedder=embedder, progress=False)
     assert (second.added, second.unchanged, second.embedded) == (0, 1, 0)
+    assert (second.added, second.updated, second.removed, second.unchanged) == (0, 0, 0, 1)
+    assert second.embedded == 0 and embedder.calls == calls
+    assert second.chunks == first.chunks
 
     searcher = Searcher.open(open_index(store_settings))  # the embedder comes from the manifest
     try:
@@ -82,6 +86,8 @@ def test_edit_delete_add_leaves_exactly_the_expected_chunks(store_settings: Sett
     index = open_index(store_settings)
     records = index.read_articles(index.require_live())
     assert sum(r["chunks"] for r in records.values()) == summary.chunks == len(chunk_texts(store_settings))
+    if not isinstance(index, ServerIndex):  # the folder index keeps them in the generation's articles.json
+        assert json.loads((index.require_live() / "articles.json").read_text()) == records
 
 
 def test_failed_write_leaves_the_old_index_and_is_cleaned_up(store_settings: Settings, embedder, articles_dir: Path) -> None:
@@ -98,7 +104,8 @@ def test_failed_write_leaves_the_old_index_and_is_cleaned_up(store_settings: Set
         build_index(store_settings, embedder=embedder, progress=False, on_generation=crash)
     assert open_index(store_settings).live() == live
     assert "Sukamaju" not in "\n".join(chunk_texts(store_settings))
-    assert build_index(store_settings, embedder=embedder, progress=False).added == 1
+    assert build_index(store_settings, embedder=embedder, progress=False).added == 1  # the failed run was not recorded
+    assert not list(store_settings.index_dir.glob("*.tmp"))
     index = open_index(store_settings)
     if isinstance(index, ServerIndex):
         assert unpublished[0] not in index._generations()

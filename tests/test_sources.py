@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -44,12 +42,13 @@ def live_generation(settings: Settings) -> object:
 
 # -- the three mistakes, through the real command line -------------------------------------
 
-def _rag(cwd: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RAG_INDEX_DIR": str(cwd / "index"), "RAG_EMBEDDING_MODEL": "hash:64", "HF_HUB_OFFLINE": "1",
-           "PYTHONPATH": str(REPO)}
+@pytest.fixture
+def rag(rag_main, project: Path):
+    """`rag ARGS...` run in `project` with the hash embedder (in this process: see `rag_main`)."""
+    env = {**os.environ, "RAG_INDEX_DIR": str(project / "index"), "RAG_EMBEDDING_MODEL": "hash:64",
+           "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO)}
     env.pop("RAG_SOURCES", None)
-    return subprocess.run([sys.executable, "-m", "rag", *args], env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=300, input=stdin)
+    return lambda *args: rag_main(*args, env=env, cwd=project)
 
 
 @pytest.fixture
@@ -61,59 +60,59 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def test_mistyped_source_is_an_error_and_removes_nothing(project: Path) -> None:
-    assert _rag(project, "index", "--no-progress").returncode == 0
+def test_mistyped_source_is_an_error_and_removes_nothing(project: Path, rag) -> None:
+    assert rag("index", "--no-progress").returncode == 0
     before = (project / "index" / "CURRENT").read_text()
 
-    plan = _rag(project, "index", "--source", "mynewz", "--dry-run")
+    plan = rag("index", "--source", "mynewz", "--dry-run")
     assert plan.returncode == 5
     assert "mynewz: error: not found (did you mean mynews?)" in plan.stderr
 
-    done = _rag(project, "index", "--source", "mynewz", "--json")
+    done = rag("index", "--source", "mynewz", "--json")
     assert done.returncode == 5 and "source mynewz: not found" in done.stderr
     summary = json.loads(done.stdout)
     assert summary["articles"]["removed"] == 0 and summary["articles"]["unchanged"] == 1
     assert summary["recorded_sources"] == [str(project / "seeds")], "a source that is not there is not recorded"
 
-    strict = _rag(project, "index", "--source", "mynewz", "--strict")
+    strict = rag("index", "--source", "mynewz", "--strict")
     assert strict.returncode == 4 and "nothing was changed" in strict.stderr
     assert (project / "index" / "CURRENT").read_text() == before, "--strict checks before it writes"
-    listed = _rag(project, "sources")
+    listed = rag("sources")
     assert listed.stdout.split() == ["seeds", "1", "article"]
 
 
-def test_second_folder_is_added_and_a_plain_run_keeps_both(project: Path) -> None:
-    assert _rag(project, "index", "--no-progress").returncode == 0
-    added = _rag(project, "index", "--source", "mynews", "--json")
+def test_second_folder_is_added_and_a_plain_run_keeps_both(project: Path, rag) -> None:
+    assert rag("index", "--no-progress").returncode == 0
+    added = rag("index", "--source", "mynews", "--json")
     assert added.returncode == 0, added.stderr
     summary = json.loads(added.stdout)
     assert summary["articles"] | {"skipped": 0} == {"added": 2, "updated": 0, "removed": 0, "unchanged": 1, "kept": 0,
                                                    "skipped": 0}
     assert summary["recorded_sources"] == [str(project / "seeds"), str(project / "mynews")]
 
-    again = _rag(project, "index", "--json")  # what `make run` does
+    again = rag("index", "--json")  # what `make run` does
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["articles"]["unchanged"] == 3
     assert json.loads(again.stdout)["articles"]["removed"] == 0
-    listed = json.loads(_rag(project, "sources", "--json").stdout)
+    listed = json.loads(rag("sources", "--json").stdout)
     assert [(row["shown"], row["articles"]) for row in listed] == [("seeds", 1), ("mynews", 2)]
 
 
-def test_forget_asks_then_drops_a_source(project: Path) -> None:
-    _rag(project, "index", "--no-progress")
-    _rag(project, "index", "--source", "mynews", "--no-progress")
-    refused = _rag(project, "index", "--forget", "mynews")  # 2 of 3 articles: more than half
+def test_forget_asks_then_drops_a_source(project: Path, rag) -> None:
+    rag("index", "--no-progress")
+    rag("index", "--source", "mynews", "--no-progress")
+    refused = rag("index", "--forget", "mynews")  # 2 of 3 articles: more than half
     assert refused.returncode == 6
     assert "would remove 2 articles of the 3" in refused.stderr and "--yes" in refused.stderr
     assert "mynews: forgotten, 2 removed" in refused.stderr
 
-    forgotten = _rag(project, "index", "--forget", "mynews", "--yes", "--json")
+    forgotten = rag("index", "--forget", "mynews", "--yes", "--json")
     assert forgotten.returncode == 0, forgotten.stderr
     assert json.loads(forgotten.stdout)["articles"]["removed"] == 2
     assert json.loads(forgotten.stdout)["recorded_sources"] == [str(project / "seeds")]
     assert (project / "mynews" / "banjir-sukamaju.txt").exists(), "forgetting never touches the files"
 
-    unknown = _rag(project, "index", "--forget", "elsewhere")
+    unknown = rag("index", "--forget", "elsewhere")
     assert unknown.returncode == 5 and "not a source of this index" in unknown.stderr
 
 

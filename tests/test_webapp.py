@@ -21,7 +21,7 @@ from rag.settings import Settings
 from rag.store import open_index
 from rag.ui import ChatService, LoginGuard, text
 from tests.conftest import REPO, SEED
-from tests.ui_support import free_port, index_ui_corpus, running_app, wait_for_port
+from tests.ui_support import UI_EMBEDDER, free_port, index_ui_corpus, running_app, wait_for_port
 
 pytestmark = pytest.mark.e2e
 gradio_client = pytest.importorskip("gradio_client")
@@ -97,7 +97,7 @@ def test_oversized_and_empty_questions_are_refused_with_a_message(client) -> Non
 
 def test_status_endpoint_describes_the_index(client) -> None:
     line = client.predict("en", api_name="/status")
-    assert "articles" in line and "use:multilingual-v3" in line and "extractive" in line
+    assert "articles" in line and UI_EMBEDDER in line and "extractive" in line
 
 
 def test_file_routes_serve_nothing_private(url: str, indexed: Settings, tmp_path: Path) -> None:
@@ -203,10 +203,9 @@ def test_login_guard_opens_again_after_its_window() -> None:
 
 
 @pytest.mark.parametrize("auth", [":p", "ana:", ":", " ana:p", "ana"])
-def test_rag_auth_without_a_user_or_a_password_is_refused(tmp_path: Path, auth: str) -> None:
+def test_rag_auth_without_a_user_or_a_password_is_refused(tmp_path: Path, auth: str, rag_main) -> None:
     env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "empty"), "RAG_AUTH": auth, "RAG_SERVER_PORT": str(free_port())}
-    result = subprocess.run([sys.executable, "-m", "rag", "serve"], env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = rag_main("serve", env=env)
     assert result.returncode == 2 and "RAG_AUTH must be `user:password`" in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
 
@@ -244,16 +243,15 @@ def test_rag_serve_prints_one_line_of_its_own(indexed: Settings) -> None:
         output = process.communicate(timeout=30)[0]
     (line,) = [ln for ln in output.splitlines() if ln.startswith("rag: ")]
     assert line.startswith(f"rag: chat UI on http://127.0.0.1:{port}/ · index {indexed.index_dir}/: ")
-    assert " articles, " in line and " chunks · embedder use:multilingual-v3 · " in line
+    assert " articles, " in line and f" chunks · embedder {UI_EMBEDDER} · " in line
     assert line.endswith("answers: extractive (offline, no LLM)")
     assert "share=True" not in output and "Running on local URL" not in output, output
 
 
-def test_app_refuses_to_listen_publicly_without_login(tmp_path: Path) -> None:
+def test_app_refuses_to_listen_publicly_without_login(tmp_path: Path, rag_main) -> None:
     env = {**os.environ, "RAG_INDEX_DIR": str(tmp_path / "empty"), "RAG_SERVER_NAME": "0.0.0.0",
            "RAG_SERVER_PORT": str(free_port())}
-    result = subprocess.run([sys.executable, "-m", "rag", "serve"], env=env, capture_output=True, text=True,
-                            timeout=120)
+    result = rag_main("serve", env=env)
     assert result.returncode == 2 and "RAG_AUTH" in result.stderr and "Traceback" not in result.stderr
 
 

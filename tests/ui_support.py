@@ -52,6 +52,9 @@ ENGLISH = {"the", "of", "and", "no", "offline", "extractive", "answers", "articl
            "local", "compatible", "ask", "question", "news", "with", "quotes", "here", "appear"}
 
 
+UI_EMBEDDER = "hash:256"
+
+
 def words_of(value: str) -> set[str]:
     value = re.sub(r"`[^`]*`|\{[^}]*\}|https?://\S+|Bahasa Indonesia|English", " ", value)
     return set(re.findall(r"[a-z]+(?:\.g)?", value.lower()))
@@ -67,9 +70,10 @@ def write_ui_articles(folder: Path) -> Path:
 
 
 def ui_settings(root: Path, **changes: object) -> Settings:
-    """Settings for an app on the UI corpus in `root` (indexed with the real offline embedder)."""
+    """Settings for an app on the UI corpus in `root`, indexed with the hash embedder: the UI
+    tests check plumbing, not retrieval quality (pass `embedding_model=` for a real one)."""
     articles = write_ui_articles(root / "articles")
-    settings = Settings(index_dir=root / "index", sources=(articles,), embedding_model="use:multilingual-v3",
+    settings = Settings(index_dir=root / "index", sources=(articles,), embedding_model=UI_EMBEDDER,
                         upload_dir=articles / "uploads")
     return settings.replace(**changes) if changes else settings
 
