@@ -10,7 +10,8 @@ Formats, chosen by file extension:
 
 Finding and reading the files safely (the folder walk, symbolic links, special files,
 size and nesting limits, decoding, failure reasons, printable names) is `files.py`'s
-job: data flows files -> articles, and `files` never imports this module.
+job, and checking the types of front matter and JSON fields `fields.py`'s: data flows
+files, fields -> articles, and neither imports this module.
 `read_sources` and `read_path` never raise for bad input: every entry of a source folder
 either yields articles or a `Skipped` with a short reason (so does every bad line of a
 .jsonl), whatever goes wrong. Fields of the wrong type are a reason, never coerced.
@@ -30,6 +31,7 @@ from pathlib import Path
 
 from .dates import YEAR_DIGITS, parse_published
 from .errors import BadArticle
+from .fields import date_field, id_field, parse_date_value, split_tags, tags_field, text_field
 from .files import (MAX_NESTING, Skipped, decode, depth_limited_yaml_loader, failure_reason, json_depth,
                     read_regular_file, shown, walk)
 
@@ -170,7 +172,7 @@ def parse_text(text: str, default_id: str, path: str = "") -> Article:
         source = _source_from_text(text)
     return _make_article(
         default_id, title, body, published=published, source=source, author=meta.get("author"),
-        editor=meta.get("editor"), tags=_split_tags(meta.get("tags", "")), path=path,
+        editor=meta.get("editor"), tags=split_tags(meta.get("tags", "")), path=path,
     )
 
 
@@ -245,13 +247,6 @@ def _source_from_text(text: str) -> str | None:
     return None
 
 
-def _split_tags(value: str | list[str] | None) -> tuple[str, ...]:
-    if not value:
-        return ()
-    items = value if isinstance(value, list) else re.split(r"[,;]", value)
-    return tuple(str(t).strip() for t in items if str(t).strip())
-
-
 # ---------------------------------------------------------------- markdown
 
 _FRONT_MATTER = re.compile(r"\A---\s*\n(.*?)\n(?:---|\.\.\.)\s*(?:\n|\Z)", re.S)
@@ -269,7 +264,7 @@ def parse_markdown(text: str, default_id: str, path: str = "") -> Article:
             raise BadArticle(failure_reason(err)) from None
         meta = loaded if isinstance(loaded, dict) else {}
         text = text[m.end():]
-    body_lines, title = [], _text_field(meta, "title") or ""
+    body_lines, title = [], text_field(meta, "title") or ""
     for line in text.split("\n"):
         heading = re.match(r"^\s{0,3}#{1,6}\s+(.*?)\s*#*\s*$", line)
         if heading and not title:
@@ -278,9 +273,9 @@ def parse_markdown(text: str, default_id: str, path: str = "") -> Article:
         body_lines.append(markdown_to_text(line))
     body = _clean_body([ln.strip() for ln in body_lines], {})
     return _make_article(
-        _id_field(meta) or default_id, title or _first_sentence(body), body, published=_date_field(meta),
-        source=_text_field(meta, "source"), url=_text_field(meta, "url"), author=_text_field(meta, "author"),
-        editor=_text_field(meta, "editor"), tags=_tags_field(meta), path=path,
+        id_field(meta) or default_id, title or _first_sentence(body), body, published=date_field(meta),
+        source=text_field(meta, "source"), url=text_field(meta, "url"), author=text_field(meta, "author"),
+        editor=text_field(meta, "editor"), tags=tags_field(meta), path=path,
     )
 
 
@@ -321,12 +316,12 @@ def _jsonl_articles(text: str, path: str, default_id: str, skipped: list[Skipped
 def article_from_record(record: dict, default_id: str, path: str = "") -> Article:
     """An article from a dict with the IndoSum fields (id, title, date, source, url, text).
     Raises BadArticle when a field has the wrong type (a number for `title`, ...)."""
-    body = _clean_body([ln.strip() for ln in (_text_field(record, "text") or "").split("\n")], {})
-    title = _text_field(record, "title") or _first_sentence(body)
+    body = _clean_body([ln.strip() for ln in (text_field(record, "text") or "").split("\n")], {})
+    title = text_field(record, "title") or _first_sentence(body)
     return _make_article(
-        _id_field(record) or default_id, title, body, published=_date_field(record),
-        source=_text_field(record, "source"), url=_text_field(record, "url"), author=_text_field(record, "author"),
-        editor=_text_field(record, "editor"), tags=_tags_field(record), path=path,
+        id_field(record) or default_id, title, body, published=date_field(record),
+        source=text_field(record, "source"), url=text_field(record, "url"), author=text_field(record, "author"),
+        editor=text_field(record, "editor"), tags=tags_field(record), path=path,
     )
 
 
@@ -342,11 +337,11 @@ def parse_html(text: str, default_id: str, path: str = "") -> Article:
     if not body_text:
         raise BadArticle("no article text (HTML page without a main text)")
     body = _clean_body([ln.strip() for ln in body_text.split("\n")], {})
-    published = _html_published(text) or _parse_date_value(getattr(doc, "date", None))
+    published = _html_published(text) or parse_date_value(getattr(doc, "date", None))
     return _make_article(
         default_id, getattr(doc, "title", None) or _first_sentence(body), body, published=published,
         source=getattr(doc, "sitename", None), url=getattr(doc, "url", None), author=getattr(doc, "author", None),
-        tags=_split_tags(getattr(doc, "tags", None)), path=path,
+        tags=split_tags(getattr(doc, "tags", None)), path=path,
     )
 
 
@@ -368,74 +363,6 @@ def _make_article(article_id: str, title: str, body: str, **fields) -> Article:
     if len(body.split()) < MIN_BODY_WORDS:
         raise BadArticle(f"no article text (body has fewer than {MIN_BODY_WORDS} words)")
     return Article(id=article_id, title=" ".join(title.split()), text=body, language=detect_language(body), **fields)
-
-
-def _parse_date_value(value: object) -> datetime | None:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else parse_published(value.isoformat())
-    if value is None:
-        return None
-    return parse_published(str(value))
-
-
-# Field checks for front matter and JSON records: a value of the wrong type is a reason
-# to skip the article, never something to coerce with str() (a list title, a number text).
-
-def _kind_of(value: object) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, (list, tuple)):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return f"a {type(value).__name__}"
-
-
-def _text_field(record: dict, name: str) -> str | None:
-    value = record.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise BadArticle(f"field {name!r} must be text, not {_kind_of(value)}")
-    return value.strip() or None
-
-
-def _id_field(record: dict) -> str | None:
-    value = record.get("id")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return _text_field(record, "id")
-
-
-def _date_field(record: dict) -> datetime | None:
-    """`date` (or `published`): text, or a date YAML has already parsed."""
-    from datetime import date
-
-    for name in ("date", "published"):
-        value = record.get(name)
-        if value is None or value == "":
-            continue
-        if isinstance(value, datetime):
-            return _parse_date_value(value)
-        if isinstance(value, date):
-            return _parse_date_value(value.isoformat())
-        if not isinstance(value, str):
-            raise BadArticle(f"field {name!r} must be a date as text, not {_kind_of(value)}")
-        return _parse_date_value(value)
-    return None
-
-
-def _tags_field(record: dict) -> tuple[str, ...]:
-    value = record.get("tags")
-    if value is None or value == "":
-        return ()
-    if isinstance(value, str):
-        return _split_tags(value)
-    if isinstance(value, list) and all(isinstance(tag, str) for tag in value):
-        return _split_tags(value)
-    raise BadArticle("field 'tags' must be text or a list of texts")
 
 
 def slug(value: str) -> str:
