@@ -33,6 +33,19 @@ TIMEZONES: dict[str, timezone] = {
 # print WIB times, so this is right far more often than UTC would be.
 DEFAULT_TZ = TIMEZONES["WIB"]
 
+# The names and numbers other modules share (articles, search, answer): one definition here.
+YEAR_DIGITS = r"\d{4}"
+"""A year as a date line prints it: any four digits (`datetime` then checks the whole date)."""
+YEAR_PATTERN = r"(?:1[89]|20)\d\d"
+"""A year named in prose or in a question (1800-2099), so "Rp 2500" or "3000 orang" is not one."""
+_YEAR_WORD = re.compile(rf"\b{YEAR_PATTERN}\b")
+
+
+def mentions_year(text: str) -> bool:
+    """Whether `text` names a year (YEAR_PATTERN) as a word of its own ("pada 2016", "Agustus 2022")."""
+    return _YEAR_WORD.search(text) is not None
+
+
 # Month names: "full names | abbreviations". Only full names may stand alone in a
 # question; abbreviations like "des" or "mar" are too often other words.
 _MONTH_TABLE = (
@@ -41,16 +54,25 @@ _MONTH_TABLE = (
     "agustus august|agu agt ags agst aug", "september|sep sept",
     "oktober october|okt oct", "november|nov nop", "desember december|des dec",
 )
-_MONTHS: dict[str, int] = {}
-_FULL_MONTHS: set[str] = set()
+MONTH_NUMBERS: dict[str, int] = {}
+"""Every spelling of a month this module reads (full names and abbreviations, Indonesian
+and English, lowercase) -> its number, 1-12."""
+FULL_MONTH_NAMES: set[str] = set()
+"""The full month names (Indonesian and English, lowercase): the ones that may stand alone in a question."""
 for _number, _entry in enumerate(_MONTH_TABLE, start=1):
     _full, _abbr = _entry.split("|")
-    _FULL_MONTHS.update(_full.split())
-    _MONTHS.update(dict.fromkeys(_full.split() + _abbr.split(), _number))
+    FULL_MONTH_NAMES.update(_full.split())
+    MONTH_NUMBERS.update(dict.fromkeys(_full.split() + _abbr.split(), _number))
+INDONESIAN_MONTHS: tuple[str, ...] = tuple(entry.split("|")[0].split()[0] for entry in _MONTH_TABLE)
+"""januari ... desember, in calendar order."""
 
-_WEEKDAYS = (r"senin|selasa|rabu|kamis|jum['’`]?at|sabtu|minggu|ahad|mon(?:day)?"
-             r"|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:rs?(?:day)?)?|fri(?:day)?"
-             r"|sat(?:urday)?|sun(?:day)?")
+INDONESIAN_WEEKDAYS = ("senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu")
+"""senin ... minggu, Monday first, as most often spelt; WEEKDAY_PATTERN also reads "jum'at" and "ahad"."""
+_WEEKDAY_SPELLINGS = {"jumat": r"jum['’`]?at"}
+WEEKDAY_PATTERN = ("|".join(_WEEKDAY_SPELLINGS.get(day, day) for day in INDONESIAN_WEEKDAYS)
+                   + r"|ahad|mon(?:day)?|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:rs?(?:day)?)?|fri(?:day)?"
+                   r"|sat(?:urday)?|sun(?:day)?")
+"""A weekday's name, Indonesian or English, full or abbreviated (a regex alternation, without a group)."""
 
 # ---------------------------------------------------------------- parse_published
 
@@ -58,7 +80,7 @@ _PUNCT = " \t\r\n.,;:|()[]-–—•·*"
 _PREFIX = re.compile(
     r"^(?:diterbitkan|dipublikasikan|terbit|diperbarui|published|updated|last\s+updated"
     r"|posted|tanggal|date)(?!\w)(?:\s+(?:on|pada))?\s*[:\-–|]?\s*", re.I)
-_WEEKDAY_PREFIX = re.compile(rf"^(?:{_WEEKDAYS})(?!\w)\.?\s*,?\s*", re.I)
+_WEEKDAY_PREFIX = re.compile(rf"^(?:{WEEKDAY_PATTERN})(?!\w)\.?\s*,?\s*", re.I)
 
 _TZ = r"(?:wita|wit|wib|utc|gmt|z)(?:\s*[+-]\d{1,2}(?::?\d{2})?)?|[+-]\d{1,2}(?::?\d{2})?"
 # Optional time after the date: "T13:56:00", ", 13:56", " | 13.56", " pukul 13:56", then a zone.
@@ -68,10 +90,10 @@ _TIME = (r"(?:(?:t|\s*[,|\-–]\s*|\s+)(?:(?:pukul|pkl\.?|jam|at)\s*)?"
          rf"(?:\s*\(?(?P<tz>{_TZ})\)?)?)?")
 _MON = r"(?P<mon>[a-z]{3,9})\.?"
 _PUBLISHED = [re.compile(form + _TIME, re.I) for form in (
-    r"(?P<y>\d{4})[-/.](?P<mo>\d{1,2})[-/.](?P<d>\d{1,2})",  # ISO 8601, 2022/08/13
-    r"(?P<d>\d{1,2})[-/.](?P<mo>\d{1,2})[-/.](?P<y>\d{4})",  # 13/08/2022: day first
-    rf"(?P<d>\d{{1,2}})(?:\s+|-){_MON}(?:\s+|-)(?P<y>\d{{4}})",  # 13 Agustus 2022, 13-Aug-2022
-    rf"{_MON}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>\d{{4}})",  # August 13, 2022
+    rf"(?P<y>{YEAR_DIGITS})[-/.](?P<mo>\d{{1,2}})[-/.](?P<d>\d{{1,2}})",  # ISO 8601, 2022/08/13
+    rf"(?P<d>\d{{1,2}})[-/.](?P<mo>\d{{1,2}})[-/.](?P<y>{YEAR_DIGITS})",  # 13/08/2022: day first
+    rf"(?P<d>\d{{1,2}})(?:\s+|-){_MON}(?:\s+|-)(?P<y>{YEAR_DIGITS})",  # 13 Agustus 2022, 13-Aug-2022
+    rf"{_MON}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y>{YEAR_DIGITS})",  # August 13, 2022
 )]
 _ZONE = re.compile(r"([A-Z]*)(?:([+-])(\d{1,2}):?(\d{2})?)?")
 
@@ -111,7 +133,7 @@ def _date_fields(text: str) -> dict[str, Any] | None:
 
 
 def _build(g: dict[str, Any], default_tz: tzinfo | None) -> datetime | None:
-    month = int(g["mo"]) if g.get("mo") else _MONTHS.get((g.get("mon") or "").lower())
+    month = int(g["mo"]) if g.get("mo") else MONTH_NUMBERS.get((g.get("mon") or "").lower())
     if month is None:
         return None
     day, year = int(g["d"]), int(g["y"])
@@ -166,9 +188,9 @@ _UNITS = {"hari": "day", "day": "day", "minggu": "week", "pekan": "week", "week"
 _N = r"(?P<n>\d{1,3}|" + "|".join(sorted(_NUMBERS, key=len, reverse=True)) + ")"
 _B, _E = r"(?<!\w)", r"(?!\w)"  # word edges: "Mei" must not match inside "Meikarta"
 _CUE = r"(?:(?P<cue>sejak|since|selama|during|pada|in|on)\s+)?"
-_MONTH_WORD = ("(?P<mon>" + "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH_WORD = ("(?P<mon>" + "|".join(sorted(MONTH_NUMBERS, key=len, reverse=True))
                + r")(?!\w)\.?")
-_BARE_MONTH = "(?P<mon>" + "|".join(sorted(_FULL_MONTHS, key=len, reverse=True)) + ")"
+_BARE_MONTH = "(?P<mon>" + "|".join(sorted(FULL_MONTH_NAMES, key=len, reverse=True)) + ")"
 _OPEN_ENDED = re.compile(r"(?:sejak|since)(?!\w)", re.I)
 _SINCE_BEFORE = re.compile(r"(?<!\w)(?:sejak|since)\s+$", re.I)
 
@@ -246,7 +268,7 @@ def _en_rolling(g: dict, today: date) -> Span | None:
 def _absolute(g: dict, today: date) -> Span | None:
     """A full date, month + day, month + year, or a month alone."""
     word = g["mon"].lower()
-    month, day = _MONTHS[word], int(g["d"]) if g.get("d") else None
+    month, day = MONTH_NUMBERS[word], int(g["d"]) if g.get("d") else None
     year = int(g["y"]) if g.get("y") else None
     if day is None and year is None and word in ("may", "march") and not (
             g["cue"] or g.get("bulan")):
@@ -290,12 +312,12 @@ _PATTERNS: list[tuple[re.Pattern[str], Callable[[dict, date], Span | None]]] = [
         (rf"{_B}(?:(?:in|over|during|within)\s+)?(?:the\s+(?P<w1>past|last)|(?P<w2>past|last))"
          rf"\s+(?:{_N}\s+)?(?P<u>{_UNIT_EN})s?{_E}", _en_rolling),
         (rf"{_B}{_CUE}(?:(?:tanggal|tgl\.?)\s+)?(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?"
-         rf"{_MONTH_WORD}(?:,?\s+(?P<y>\d{{4}}))?{_E}", _absolute),
-        (rf"{_B}{_CUE}{_MONTH_WORD}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<y>\d{{4}}))?{_E}",
+         rf"{_MONTH_WORD}(?:,?\s+(?P<y>{YEAR_DIGITS}))?{_E}", _absolute),
+        (rf"{_B}{_CUE}{_MONTH_WORD}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<y>{YEAR_DIGITS}))?{_E}",
          _absolute),
-        (rf"{_B}{_CUE}(?P<bulan>bulan\s+)?{_MONTH_WORD},?\s+(?P<y>\d{{4}}){_E}", _absolute),
+        (rf"{_B}{_CUE}(?P<bulan>bulan\s+)?{_MONTH_WORD},?\s+(?P<y>{YEAR_DIGITS}){_E}", _absolute),
         (rf"{_B}{_CUE}(?P<bulan>bulan\s+)?{_BARE_MONTH}{_E}", _absolute),
-        (rf"{_B}{_CUE}(?:(?P<tahun>tahun|year)\s+)?(?P<y>\d{{4}}){_E}", _year),
+        (rf"{_B}{_CUE}(?:(?P<tahun>tahun|year)\s+)?(?P<y>{YEAR_DIGITS}){_E}", _year),
     )
 ]
 

@@ -25,8 +25,9 @@ from typing import Any
 
 from .articles import SUFFIXES, Skipped, read_path
 from .errors import IndexLocked, NeedsConfirmation, RagError, SourceError
+from .guards import is_loopback
 from .settings import Settings
-from .ui import counted, is_loopback
+from .ui_text import counted
 
 TEXTS: dict[str, dict[str, str]] = {
     "id": {

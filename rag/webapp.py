@@ -1,5 +1,6 @@
 """The Gradio skin of the chat UI: layout and wiring only. What it shows comes from
-`rag.ui.ChatService` (tested without Gradio); `app.py` and `rag serve` launch it.
+`rag.ui.ChatService` (tested without Gradio); the guards it is served behind (login,
+exposure, file routes) from `rag.guards`; `app.py` and `rag serve` launch it.
 
 Named API endpoints, for `gradio_client` and scripts:
   /ask    question, since, until, outlet -> the answer as data (see `Answer.to_json`)
@@ -10,15 +11,15 @@ Named API endpoints, for `gradio_client` and scripts:
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 from typing import Any
 
 from .errors import IndexLocked
+from .guards import UPLOAD_SUFFIXES, UploadFilter, check_exposure, login, private_paths
 from .settings import Settings
-from .ui import (EXAMPLES, UPLOAD_SUFFIXES, ChatService, Turn, check_exposure, counted, interface_language, login,
-                 private_paths, sources_html, text)
+from .ui import ChatService
+from .ui_render import Turn, sources_html
+from .ui_text import EXAMPLES, counted, interface_language, text
 from .uploads import TEXTS as UPLOAD_TEXTS
 from .uploads import Uploader, job_markdown, message
 
@@ -277,59 +278,3 @@ def serve(settings: Settings, **overrides: Any) -> Any:
     """`rag serve` / `python app.py`: the chat UI on the index in `settings.index_dir`."""
     service = ChatService(settings)
     return launch(build_app(service), settings, service, **overrides)
-
-
-class UploadFilter:
-    """ASGI middleware around Gradio's routes that take files: `/upload` keeps only the file
-    types the UI offers (Gradio stores any file it is sent, and serves it back), and
-    `/process_recording` (Gradio's screen recorder, which this app does not use) is closed.
-    Sizes are Gradio's own check (`max_file_size`, from RAG_MAX_FILE_MB)."""
-
-    def __init__(self, app: Any, suffixes: tuple[str, ...]) -> None:
-        self.app, self.suffixes = app, suffixes
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        path = scope.get("path", "").rstrip("/") if scope["type"] == "http" else ""
-        if path.endswith("/process_recording"):
-            return await _plain(send, 404, "Not Found")
-        if not path.endswith("/upload") or scope.get("method") != "POST":
-            return await self.app(scope, receive, send)
-        held: list[dict] = []
-
-        async def hold(message: dict) -> None:
-            held.append(message)
-
-        await self.app(scope, receive, hold)  # Gradio has stored the files (and run its background moves)
-        refused = self._refused(held)
-        if refused is None:
-            for message in held:
-                await send(message)
-            return
-        blocks = scope["app"].get_blocks() if hasattr(scope.get("app"), "get_blocks") else None
-        for stored in refused:
-            if blocks is not None:
-                blocks.upload_file_set.discard(stored)
-            with contextlib.suppress(OSError):
-                os.unlink(stored)
-        allowed = ", ".join(self.suffixes)
-        await _plain(send, 415, f"Only {allowed} files can be uploaded.")
-
-    def _refused(self, held: list[dict]) -> list[str] | None:
-        """Every stored path, when one of them has a type the UI does not offer; else None."""
-        start = next((m for m in held if m["type"] == "http.response.start"), None)
-        if start is None or start["status"] != 200:
-            return None
-        try:
-            stored = json.loads(b"".join(m.get("body", b"") for m in held if m["type"] == "http.response.body"))
-        except ValueError:
-            return None
-        if not isinstance(stored, list):
-            return None
-        paths = [p for p in stored if isinstance(p, str)]
-        return paths if any(not p.lower().endswith(self.suffixes) for p in paths) else None
-
-
-async def _plain(send: Any, status: int, message: str) -> None:
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
-    await send({"type": "http.response.body", "body": message.encode()})

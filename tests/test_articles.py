@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.articles import decode, parse_text, read_sources
+from rag.articles import parse_text, read_sources
+from rag.files import decode
 from rag.errors import BadArticle
 from tests.conftest import SEED
 from tests.corpus import write_all

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from rag.dates import TIMEZONES, DateRange, find_time_expression, parse_published
+from rag.dates import (FULL_MONTH_NAMES, INDONESIAN_MONTHS, INDONESIAN_WEEKDAYS, MONTH_NUMBERS, TIMEZONES, DateRange,
+                       find_time_expression, mentions_year, parse_published)
 
 WIB = timezone(timedelta(hours=7))
 WITA = timezone(timedelta(hours=8))
@@ -324,3 +325,18 @@ def test_calendar_edges() -> None:
         d(2023, 2, 28), d(2024, 3, 1))
     # Next year is plausible (scheduled events), the one after is not.
     assert span("pemilu pada 2023") == (d(2023, 1, 1), d(2024, 1, 1))
+
+
+def test_shared_names_read_as_dates() -> None:
+    """The month and weekday names other modules take from here are the ones dates reads."""
+    assert [MONTH_NUMBERS[name] for name in INDONESIAN_MONTHS] == list(range(1, 13))
+    assert set(INDONESIAN_MONTHS) <= FULL_MONTH_NAMES
+    for number, (day, month) in enumerate(zip(INDONESIAN_WEEKDAYS, INDONESIAN_MONTHS), start=1):
+        line = f"{day.capitalize()}, {number} {month.capitalize()} 2022"
+        assert parse_published(line) == datetime(2022, number, number, tzinfo=TIMEZONES["WIB"]), line
+
+
+def test_mentions_year_only_for_plausible_years_as_words() -> None:
+    assert mentions_year("banjir pada 2016") and mentions_year("Agustus 1998") and mentions_year("(2022)")
+    assert not mentions_year("Rp 2500 per liter") and not mentions_year("1500 orang")
+    assert not mentions_year("nomor 120160") and not mentions_year("tahun lalu")

@@ -1,4 +1,4 @@
-"""The chat UI's logic (rag.ui) on a real index, without Gradio."""
+"""The chat UI's logic (rag.ui, its strings and rendering, the guards) on a real index, without Gradio."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from rag.answer import MAX_QUESTION_CHARS, Answer, AnswerSentence, Citation, Spa
 from rag.errors import ConfigError
 from rag.indexer import build_index
 from rag.settings import Settings
-from rag.ui import (EXAMPLES, TEXTS, ChatService, Passage, Status, Turn, answer_markdown, check_exposure, counted,
-                    escape_markdown, interface_language,
-                    paragraph_around, parse_day, private_paths, safe_url, sources_html)
+from rag.guards import check_exposure, private_paths
+from rag.ui import ChatService, Status, parse_day
+from rag.ui_render import Passage, Turn, answer_markdown, escape_markdown, paragraph_around, safe_url, sources_html
+from rag.ui_text import EXAMPLES, TEXTS, counted, interface_language
 from tests.ui_support import ENGLISH, HOSTILE_QUESTIONS, INDONESIAN, UI_EMBEDDER, index_ui_corpus, words_of
 
 REAL_EMBEDDER = "use:multilingual-v3"

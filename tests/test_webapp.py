@@ -15,11 +15,13 @@ import pytest
 
 from rag.answer import Assistant
 from rag.articles import read_sources
+from rag.guards import LoginGuard
 from rag.indexer import build_index
 from rag.search import Searcher
 from rag.settings import Settings
 from rag.store import open_index
-from rag.ui import ChatService, LoginGuard, text
+from rag.ui import ChatService
+from rag.ui_text import text
 from tests.conftest import REPO, SEED
 from tests.ui_support import UI_EMBEDDER, free_port, index_ui_corpus, running_app, wait_for_port
 
