@@ -76,11 +76,12 @@ def test_unavailable_model_falls_back_and_says_so(settings: Settings) -> None:
     settings = settings.replace(embedding_model="intfloat/multilingual-e5-small", embedding_fallback="hash:64")
     summary = build_index(settings, progress=False)
     assert summary.embedder == "hash:64" and summary.fallback_reason
-    manifest = Manifest.read(IndexDir(settings.index_dir).require_live())
+    index = IndexDir(settings.index_dir)
+    manifest = Manifest.read(index.folder(index.require_live()))
     assert manifest.embedder["id"] == "hash:64"
     assert manifest.embedder["requested"] == "intfloat/multilingual-e5-small"
     assert "unavailable" in manifest.embedder["fallback_reason"]
-    assert json.loads((IndexDir(settings.index_dir).require_live() / "manifest.json").read_text())["schema_version"] == SCHEMA_VERSION
+    assert json.loads((index.folder(index.require_live()) / "manifest.json").read_text())["schema_version"] == SCHEMA_VERSION
 
 
 def test_real_embedder_end_to_end_finds_the_right_article(tmp_path: Path, articles_dir: Path) -> None:
@@ -180,7 +181,8 @@ def test_offline_default_model_falls_back_to_bundled_e5_and_finds_the_seed(tmp_p
     summary = build_index(settings, progress=False)
     assert summary.embedder == "e5:bundled" and summary.rebuild_hint is None
     assert f"{DEFAULT_EMBEDDING_MODEL} unavailable" in summary.fallback_reason
-    manifest = Manifest.read(IndexDir(settings.index_dir).require_live())
+    index = IndexDir(settings.index_dir)
+    manifest = Manifest.read(index.folder(index.require_live()))
     assert manifest.embedder["id"] == "e5:bundled" and manifest.embedder["dimension"] == 384
     assert "4-bit bundled copy" in manifest.embedder["description"]
     index = Searcher.open(settings.index_dir)

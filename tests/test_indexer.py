@@ -60,7 +60,8 @@ def test_edit_delete_add_leaves_exactly_the_expected_chunks(settings: Settings, 
     texts = "\n".join(all_chunk_texts(settings.index_dir))
     assert "Sukamundur" in texts and "Tegalrejo" in texts and "Anies" in texts
     assert "Sukamaju" not in texts and "Karangsari" not in texts
-    records = json.loads((IndexDir(settings.index_dir).require_live() / "articles.json").read_text())
+    index = IndexDir(settings.index_dir)
+    records = json.loads((index.folder(index.require_live()) / "articles.json").read_text())
     assert sum(r["chunks"] for r in records.values()) == summary.chunks
 
 
@@ -112,7 +113,7 @@ def test_failed_write_leaves_the_old_index(settings: Settings, embedder, article
     live = IndexDir(settings.index_dir).live()
     (articles_dir / "a.txt").write_text(ARTICLE.format(place="Sukamaju"))
 
-    def crash(_: Path) -> None:
+    def crash(_: str) -> None:
         raise OSError("disk full")
 
     with pytest.raises(OSError):
@@ -179,12 +180,13 @@ def test_kill_9_during_rebuild_leaves_the_old_index_answering(tmp_path: Path, ar
 
 def test_stale_search_tables_are_rebuilt_without_embedding(settings: Settings, embedder) -> None:
     build_index(settings, embedder=embedder, progress=False)
-    live = IndexDir(settings.index_dir).require_live()
-    meta_path = live / "lexical" / "lexical.json"
+    index = IndexDir(settings.index_dir)
+    live = index.require_live()
+    meta_path = index.folder(live) / "lexical" / "lexical.json"
     meta = json.loads(meta_path.read_text())
     meta["analyzer"]["stem"] = not meta["analyzer"]["stem"]  # as if built by an older analyzer
     meta_path.write_text(json.dumps(meta))
-    (live / "vectors.npy").unlink()
+    (index.folder(live) / "vectors.npy").unlink()
     calls = embedder.calls
     summary = build_index(settings, embedder=embedder, progress=False)
     assert summary.embedded == 0 and embedder.calls == calls

@@ -16,7 +16,7 @@ import pytest
 from rag.errors import ConfigError, IndexLocked, RagError
 from rag.indexer import build_index
 from rag.search import Searcher
-from rag.server_store import ServerIndex
+from rag.store import ServerIndex
 from rag.settings import Settings
 from rag.store import open_index
 from tests.conftest import REPO, _free_port, in_mode
@@ -103,7 +103,7 @@ def test_failed_write_leaves_the_old_index_and_is_cleaned_up(store_settings: Set
     if isinstance(index, ServerIndex):
         assert unpublished[0] not in index._generations()
     else:
-        assert not unpublished[0].exists()
+        assert not (store_settings.index_dir / unpublished[0]).exists()
 
 
 def test_rebuild_switches_in_one_step_and_keeps_the_previous_generation(store_settings: Settings, embedder) -> None:
