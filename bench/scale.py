@@ -13,7 +13,7 @@ of 2,000: no step holds the corpus' vectors in memory.
 For each mode and level, a fresh process (so its peak memory is its own):
   ingest    chunks/s of streaming the chunks into a new generation (Chroma add)
   tables    seconds to build the search tables (lexical index, chunk table, vectors);
-            embedded: by the indexer; server: by a reader, into its cache, on first open
+            embedded: by the indexer (`publish`, with the bookkeeping); server: by a reader, into its cache, on first open
             (with the stem cache of the IndoSum index, as a long-running indexer has it)
   disk      the generation folder (embedded), or the server's data + the reader's cache
   memory    peak RSS of the process; server mode adds the `chroma run` server's peak

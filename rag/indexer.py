@@ -25,7 +25,7 @@ from typing import Any
 from .articles import Article, Skipped
 from .chunks import CHUNKER_VERSION, Chunk, chunk_article
 from .embeddings import Embedder, load_embedder, rebuild_hint
-from .errors import IndexMismatch, InputsSkipped, NeedsConfirmation, RagError, SourceError
+from .errors import IndexMismatch, InputsSkipped, NeedsConfirmation, SourceError
 from .settings import Settings
 from .duplicates import duplicate_groups
 from .sources import Plan, SourcePlan, SourceRead, absolute, owner, plan_run, read_source, shown, without_nested
