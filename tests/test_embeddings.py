@@ -220,3 +220,19 @@ def test_index_built_with_a_fallback_keeps_it_and_says_how_to_move(settings: Set
     assert summary.embedder == "hash:64" and summary.added > 0 and summary.fallback_reason
     assert summary.rebuild_hint == "`rag index --rebuild` would re-embed it with e5:bundled"
     assert build_index(now, progress=False).rebuild_hint == summary.rebuild_hint  # the no-op run too
+
+
+def test_the_hub_and_the_cache_come_from_settings(tmp_path: Path) -> None:
+    import socket
+
+    from rag.embeddings.e5 import checkpoint_folder
+
+    with socket.create_server(("127.0.0.1", 0)) as hub:  # a "hub" that answers the reachability probe
+        endpoint = f"http://127.0.0.1:{hub.getsockname()[1]}"
+        settings = Settings.from_env({"HF_HUB_OFFLINE": "1", "HF_ENDPOINT": endpoint, "XDG_CACHE_HOME": str(tmp_path)})
+        assert settings.hf_hub_offline and settings.hf_endpoint == endpoint
+        assert checkpoint_folder(settings.cache_home).parent == tmp_path / "rag"
+        assert Settings.from_env({}).cache_home is None and not Settings.from_env({}).hf_hub_offline
+        # offline by the settings: the model is refused before the (reachable) hub is asked
+        with pytest.raises(EmbedderError, match="unreachable"):
+            load_embedder("no-such-org/no-such-model", fallback="none", settings=settings)

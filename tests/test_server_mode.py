@@ -115,6 +115,8 @@ def test_rebuild_switches_in_one_step_and_keeps_the_previous_generation(store_se
         build_index(store_settings, embedder=embedder, progress=False, rebuild=True)
         second = index.live()
         assert second != first
+        # a folder's reader is replaced by its owner; a server's follows by itself
+        assert reader.stale() is not isinstance(index, ServerIndex)
         reader.FOLLOW_S = 3600  # stay on the old generation: it must still answer
         assert [h.article_id for h in reader.search("Anies Tokyo", k=1)] == [h.article_id for h in
                                                                              reader.search("Koike", k=1)]
