@@ -13,7 +13,7 @@ of 2,000: no step holds the corpus' vectors in memory.
 For each mode and level, a fresh process (so its peak memory is its own):
   ingest    chunks/s of streaming the chunks into a new generation (Chroma add)
   tables    seconds to build the search tables (lexical index, chunk table, vectors);
-            embedded: by the indexer; server: by a reader, into its cache, on first open
+            embedded: by the indexer (`publish`, with the bookkeeping); server: by a reader, into its cache, on first open
             (with the stem cache of the IndoSum index, as a long-running indexer has it)
   disk      the generation folder (embedded), or the server's data + the reader's cache
   memory    peak RSS of the process; server mode adds the `chroma run` server's peak
@@ -150,9 +150,8 @@ def disk_mb(*paths: Path) -> float:
 def run_level(mode: str, level: int, work: Path, url: str | None, eval_dir: Path, query_count: int) -> dict:
     """One mode at one level, in this (fresh) process."""
     from rag.embeddings import load_embedder
-    from rag.search import Searcher, write_search_tables
-    from rag.store import IndexDir, Manifest
-    from rag.server_store import ServerIndex
+    from rag.search import Searcher
+    from rag.store import IndexDir, Manifest, ServerIndex
 
     base_dir = find_base(eval_dir)
     base = Base(base_dir)
@@ -160,8 +159,7 @@ def run_level(mode: str, level: int, work: Path, url: str | None, eval_dir: Path
         ServerIndex(url, collection="bench", cache_dir=work / "cache")
     result: dict = {"mode": mode, "chunks": level}
     with index.writer_lock():
-        name = index.new_generation(copy_of=None)
-        generation = index.open_generation(name)
+        generation = index.new_generation(copy_of=None)
         records: dict[str, dict] = {}
         started = time.perf_counter()
         for ids, vectors, documents, metadatas in synthetic(base, level):
@@ -181,17 +179,13 @@ def run_level(mode: str, level: int, work: Path, url: str | None, eval_dir: Path
         # vocabulary (~30 s for IndoSum's), whatever the corpus size.
         stems = base_dir.parent / "stems.json"
         if stems.is_file():
-            index.tables_dir(name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(stems, index.tables_dir(name).parent / "stems.json")
-        started = time.perf_counter()
-        if index.tables_in_generation:
-            write_search_tables(generation, index.tables_dir(name))
-        tables_s = time.perf_counter() - started
-        generation.close()
+            generation.tables.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(stems, generation.tables.parent / "stems.json")
         manifest = Manifest(**{**base.manifest, "articles": len(records), "chunks": level,
                                "built_at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime())})
-        index.write_metadata(name, manifest, records)
-        index.publish(name)
+        started = time.perf_counter()
+        index.publish(generation, manifest, records)  # a folder index writes the search tables here
+        tables_s = time.perf_counter() - started
     del base.vectors
     embedder = load_embedder(manifest.embedder["id"])
     started = time.perf_counter()

@@ -28,7 +28,7 @@ from .chunks import sentence_spans
 from .errors import BadQuestion
 from .lexical import analyze, load_stems
 from .search import STEM_CACHE, Filters, Hit, Searcher
-from .settings import Settings
+from .settings import DEFAULT_K, Settings
 
 # Fitted by `python -m evals.fit_answers` (which prints these lines) on 2,495 FacQA and 2,500
 # TyDi-id train questions. RANK_WEIGHTS order a question's sentences: listwise logistic
@@ -430,7 +430,7 @@ class Evidence:
     question asks for no kind."""
 
 
-def open_assistant(settings: Settings, k: int = 5, searcher: Searcher | None = None) -> Assistant:
+def open_assistant(settings: Settings, k: int = DEFAULT_K, searcher: Searcher | None = None) -> Assistant:
     """The configured index (folder or Chroma server; or `searcher`) and LLM (None: extractive answers)."""
     from .llm import load_chat_model, parse_spec
     from .store import open_index
@@ -473,7 +473,7 @@ def resolve_follow_up(question: str, history: Sequence[tuple[str, str]]) -> str:
 class Assistant:
     """Retrieval plus answer writing; `llm` is a LangChain chat model or None (extractive)."""
 
-    def __init__(self, searcher: Searcher, llm: Any | None = None, k: int = 5, max_sentences: int = 3,
+    def __init__(self, searcher: Searcher, llm: Any | None = None, k: int = DEFAULT_K, max_sentences: int = 3,
                  min_support: float = DEFAULT_MIN_SUPPORT,
                  min_cross_lingual_support: float = DEFAULT_MIN_CROSS_LINGUAL_SUPPORT, llm_name: str | None = None,
                  llm_source_radius: int = 1, llm_timeout_s: float = 60.0) -> None:

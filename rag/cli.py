@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from .errors import ConfigError, RagError
-from .settings import Settings
+from .settings import DEFAULT_K, Settings
 
 log = logging.getLogger("rag")
 
@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
                             "A relative time in the query ('kemarin', 'last week') narrows the dates; a named "
                             "month or year ('Agustus 2022') favours articles from then.")
     search.add_argument("query", help="question or keywords, Indonesian or English")
-    _add_query_args(search, k_help="number of articles to return (default 5)")
+    _add_query_args(search, k_help=f"number of articles to return (default {DEFAULT_K})")
     search.add_argument("--json", action="store_true", help="print hits as a JSON list")
     search.set_defaults(func=cmd_search)
 
@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
                          description="Answer QUESTION from the indexed articles. Every sentence cites its source [n]; "
                          "when the articles do not hold the answer, says so instead of guessing.")
     ask.add_argument("question", help="question in Indonesian or English")
-    _add_query_args(ask, k_help="articles to read (default 5)")
+    _add_query_args(ask, k_help=f"articles to read (default {DEFAULT_K})")
     ask.add_argument("--json", action="store_true",
                      help="print {answer, citations (each with its quoted spans), sentences, refused} as JSON")
     ask.set_defaults(func=cmd_ask)
@@ -139,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_query_args(parser: argparse.ArgumentParser, k_help: str) -> None:
     """What `search` and `ask` share: how many articles, filters, and which index."""
-    parser.add_argument("-k", type=int, default=5, help=k_help)
+    parser.add_argument("-k", type=int, default=DEFAULT_K, help=k_help)
     parser.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
     parser.add_argument("--since", type=_date_arg, metavar="DATE", help="published on or after DATE (e.g. 2022-08-01)")
     parser.add_argument("--until", type=_until_arg, metavar="DATE",

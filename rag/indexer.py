@@ -5,7 +5,7 @@ their articles safe): a run re-reads every recorded source, `add_sources` adds m
 `forget` drops some. An unchanged article costs nothing (its content hash is already
 recorded); a changed one has its chunks replaced; an article whose file is gone from a
 source that was read is removed; the same article under two file names is stored once.
-Work happens in a new generation (see store.py) that is published only when complete,
+Work happens in a new generation (see store/) that is published only when complete,
 under a lock that admits one writer at a time and is taken before anything is read.
 
 The embedder is loaded only when something must be embedded, so a no-op run is fast.
@@ -25,10 +25,9 @@ from typing import Any
 from .articles import Article, Skipped
 from .chunks import CHUNKER_VERSION, Chunk, chunk_article
 from .embeddings import Embedder, load_embedder, rebuild_hint
-from .errors import IndexMismatch, InputsSkipped, NeedsConfirmation, RagError, SourceError
+from .errors import IndexMismatch, InputsSkipped, NeedsConfirmation, SourceError
 from .settings import Settings
 from .duplicates import duplicate_groups
-from .search import search_tables_current, write_search_tables
 from .sources import Plan, SourcePlan, SourceRead, absolute, owner, plan_run, read_source, shown, without_nested
 from .store import Generation, Index, Manifest, open_index
 
@@ -121,7 +120,7 @@ def build_index(
     articles: Iterable[Article] | None = None,
     progress: bool = True,
     on_progress: Progress | None = None,
-    on_generation: Callable[[Any], None] | None = None,
+    on_generation: Callable[[str], None] | None = None,
 ) -> IndexSummary:
     """Update the configured index (`open_index`) from its sources; see the module docstring.
 
@@ -135,8 +134,8 @@ def build_index(
 
     `articles`, when given, is indexed instead of reading sources (exactly these articles;
     no sources are recorded). `embedder` overrides the configured one (tests pass a
-    deterministic embedder). `on_generation` is called with the unpublished generation (its
-    path, or its name on a Chroma server) before it is published (crash tests)."""
+    deterministic embedder). `on_generation` is called with the name of the unpublished
+    generation before it is published (crash tests)."""
     started = time.perf_counter()
     index = open_index(settings)
     summary = IndexSummary(index_dir=index.location, dry_run=dry_run)
@@ -171,8 +170,7 @@ def build_index(
         if rebuild and (plan.kept or plan.orphans):
             raise SourceError(f"cannot rebuild: {len(plan.kept) + len(plan.orphans)} indexed article(s) cannot be read "
                               "now and would be lost (" + "; ".join(plan.describe()) + "); nothing was changed")
-        tables_current = search_tables_current(live) if live is not None and index.tables_in_generation else True
-        if (live is not None and not rebuild and not plan.changed and not plan.removed and tables_current
+        if (live is not None and not rebuild and not plan.changed and not plan.removed and not index.tables_outdated(live)
                 and plan.recorded == recorded_before):
             summary.chunks = manifest.chunks if manifest else 0
             summary.embedder = manifest.embedder["id"] if manifest else ""
@@ -239,18 +237,18 @@ def _fill(summary: IndexSummary, plan: Plan) -> None:
     summary.unchanged = sum(s.unchanged for s in plan.sources)
 
 
-def _write_generation(index: Index, settings: Settings, summary: IndexSummary, plan: Plan, live: Any,
+def _write_generation(index: Index, settings: Settings, summary: IndexSummary, plan: Plan, live: str | None,
                       manifest: Manifest | None, stored: dict[str, dict[str, Any]], rebuild: bool,
                       embedder: Embedder | None, progress: bool, on_progress: Progress | None,
-                      on_generation: Callable[[Any], None] | None) -> dict[str, Any]:
+                      on_generation: Callable[[str], None] | None) -> dict[str, Any]:
     """Write a new generation with the plan's changes and publish it; returns its embedder's info."""
     changed = list(plan.wanted.values()) if rebuild else plan.changed
     if embedder is None and manifest is not None and changed and not rebuild and manifest.embedder.get("fallback_reason"):
         # Built with a fallback: keep it (queries must match) until `rag index --rebuild`.
-        embedder = load_embedder(manifest.embedder["id"])
+        embedder = load_embedder(manifest.embedder["id"], settings=settings)
         embedder.fallback_reason = manifest.embedder["fallback_reason"]
     if embedder is None and (changed or manifest is None or rebuild):  # a new index records its embedder, even if empty
-        embedder = load_embedder(settings.embedding_model, settings.embedding_fallback)
+        embedder = load_embedder(settings.embedding_model, settings.embedding_fallback, settings)
     if embedder is not None and manifest is not None and not rebuild and embedder.id != manifest.embedder["id"]:
         raise IndexMismatch(
             f"index in {index.location}/ was built with embedder {manifest.embedder['id']}, now {embedder.id}: "
@@ -258,7 +256,7 @@ def _write_generation(index: Index, settings: Settings, summary: IndexSummary, p
         )
     embedder_info = manifest.embedder if embedder is None and manifest else _embedder_info(embedder, settings)
     base = None if rebuild else live
-    tmp, generation = _start_generation(index, base, manifest.chunks if manifest and base else 0)
+    generation = index.new_generation(copy_of=base, expected_chunks=manifest.chunks if manifest and base else 0)
     changed_ids = {a.id for a in changed}
     keep = set(plan.kept) | set(plan.orphans) | (set() if rebuild else set(plan.wanted))
     try:
@@ -269,28 +267,25 @@ def _write_generation(index: Index, settings: Settings, summary: IndexSummary, p
             assert embedder is not None
             summary.embedded = _embed_articles(generation, changed, embedder, settings, records, progress, on_progress)
         summary.chunks = generation.count()
-        if index.tables_in_generation:  # a server's readers each build them in their cache
-            write_search_tables(generation, tmp)
         groups = duplicate_groups({aid: a.text for aid, a in plan.wanted.items()})
         for aid, record in records.items():
             if aid in plan.wanted:  # a kept article's text is not at hand: its group stays
                 record.pop("dup_group", None)
                 if aid in groups:
                     record["dup_group"] = groups[aid]
+        new_manifest = Manifest(
+            embedder=embedder_info,
+            chunking=_chunking_info(settings),
+            articles=len(records),
+            chunks=summary.chunks,
+            built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            sources=plan.recorded,
+        )
+        if on_generation is not None:
+            on_generation(generation.name)
+        index.publish(generation, new_manifest, records)  # writes the tables where this index keeps them
     finally:
         generation.close()
-    new_manifest = Manifest(
-        embedder=embedder_info,
-        chunking=_chunking_info(settings),
-        articles=len(records),
-        chunks=summary.chunks,
-        built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        sources=plan.recorded,
-    )
-    index.write_metadata(tmp, new_manifest, records)
-    if on_generation is not None:
-        on_generation(tmp)
-    index.publish(tmp)
     summary.embedder = embedder_info["id"]
     summary.fallback_reason = embedder_info.get("fallback_reason")
     return embedder_info
@@ -317,24 +312,6 @@ def index_sources(settings: Settings) -> list[dict[str, Any]]:
     rows += [{"path": s, "shown": shown(s), "articles": n, "recorded": False, "exists": Path(s).exists()}
              for s, n in sorted(loose.items())]
     return rows
-
-
-def _start_generation(index: Index, live: Any, expected_chunks: int) -> tuple[Any, Generation]:
-    """A writable copy of the live generation (or an empty one), checked before use.
-
-    Readers may rewrite Chroma's files with identical content when they close, so a
-    copy taken at that moment can be torn; a copy whose chunk count is off is retried."""
-    for _ in range(3):
-        tmp = index.new_generation(copy_of=live)
-        try:
-            generation = index.open_generation(tmp)
-            if generation.count() == expected_chunks:
-                return tmp, generation
-            generation.close()
-        except Exception as err:  # a torn copy fails to open in many ways
-            log.warning("copy of %s unusable (%s), retrying", live, err)
-        index.discard(tmp)
-    raise RagError(f"could not make a consistent copy of {live}; stop the processes using the index and retry")
 
 
 def _embed_articles(

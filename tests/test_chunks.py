@@ -60,9 +60,9 @@ def test_a_sentence_longer_than_the_budget_is_cut_at_words() -> None:
 
 
 def test_overlapping_chunks_join_back_into_the_article() -> None:
-    from rag.search import _join_chunks
+    from rag.tables import join_chunks
 
     (article,) = read_sources([SEED]).articles
     chunks = chunk_article(article, count, 48, 16)
-    joined = _join_chunks([(c.start, c.text) for c in reversed(chunks)])
+    joined = join_chunks([(c.start, c.text) for c in reversed(chunks)])
     assert joined.split() == article.text.split()

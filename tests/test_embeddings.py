@@ -77,11 +77,12 @@ def test_unavailable_model_falls_back_and_says_so(settings: Settings) -> None:
     settings = settings.replace(embedding_model="intfloat/multilingual-e5-small", embedding_fallback="hash:64")
     summary = build_index(settings, progress=False)
     assert summary.embedder == "hash:64" and summary.fallback_reason
-    manifest = Manifest.read(IndexDir(settings.index_dir).require_live())
+    index = IndexDir(settings.index_dir)
+    manifest = Manifest.read(index.folder(index.require_live()))
     assert manifest.embedder["id"] == "hash:64"
     assert manifest.embedder["requested"] == "intfloat/multilingual-e5-small"
     assert "unavailable" in manifest.embedder["fallback_reason"]
-    assert json.loads((IndexDir(settings.index_dir).require_live() / "manifest.json").read_text())["schema_version"] == SCHEMA_VERSION
+    assert json.loads((index.folder(index.require_live()) / "manifest.json").read_text())["schema_version"] == SCHEMA_VERSION
 
 
 @pytest.mark.slow
@@ -182,7 +183,8 @@ def test_offline_default_model_falls_back_to_bundled_e5_and_finds_the_seed(tmp_p
     summary = build_index(settings, progress=False)
     assert summary.embedder == "e5:bundled" and summary.rebuild_hint is None
     assert f"{DEFAULT_EMBEDDING_MODEL} unavailable" in summary.fallback_reason
-    manifest = Manifest.read(IndexDir(settings.index_dir).require_live())
+    index = IndexDir(settings.index_dir)
+    manifest = Manifest.read(index.folder(index.require_live()))
     assert manifest.embedder["id"] == "e5:bundled" and manifest.embedder["dimension"] == 384
     assert "4-bit bundled copy" in manifest.embedder["description"]
     index = Searcher.open(settings.index_dir)
@@ -220,3 +222,19 @@ def test_index_built_with_a_fallback_keeps_it_and_says_how_to_move(settings: Set
     assert summary.embedder == "hash:64" and summary.added > 0 and summary.fallback_reason
     assert summary.rebuild_hint == "`rag index --rebuild` would re-embed it with e5:bundled"
     assert build_index(now, progress=False).rebuild_hint == summary.rebuild_hint  # the no-op run too
+
+
+def test_the_hub_and_the_cache_come_from_settings(tmp_path: Path) -> None:
+    import socket
+
+    from rag.embeddings.e5 import checkpoint_folder
+
+    with socket.create_server(("127.0.0.1", 0)) as hub:  # a "hub" that answers the reachability probe
+        endpoint = f"http://127.0.0.1:{hub.getsockname()[1]}"
+        settings = Settings.from_env({"HF_HUB_OFFLINE": "1", "HF_ENDPOINT": endpoint, "XDG_CACHE_HOME": str(tmp_path)})
+        assert settings.hf_hub_offline and settings.hf_endpoint == endpoint
+        assert checkpoint_folder(settings.cache_home).parent == tmp_path / "rag"
+        assert Settings.from_env({}).cache_home is None and not Settings.from_env({}).hf_hub_offline
+        # offline by the settings: the model is refused before the (reachable) hub is asked
+        with pytest.raises(EmbedderError, match="unreachable"):
+            load_embedder("no-such-org/no-such-model", fallback="none", settings=settings)

@@ -141,12 +141,13 @@ def test_kill_9_during_rebuild_leaves_the_old_index_answering(tmp_path: Path, ar
 
 def test_stale_search_tables_are_rebuilt_without_embedding(settings: Settings, embedder) -> None:
     build_index(settings, embedder=embedder, progress=False)
-    live = IndexDir(settings.index_dir).require_live()
-    meta_path = live / "lexical" / "lexical.json"
+    index = IndexDir(settings.index_dir)
+    live = index.require_live()
+    meta_path = index.folder(live) / "lexical" / "lexical.json"
     meta = json.loads(meta_path.read_text())
     meta["analyzer"]["stem"] = not meta["analyzer"]["stem"]  # as if built by an older analyzer
     meta_path.write_text(json.dumps(meta))
-    (live / "vectors.npy").unlink()
+    (index.folder(live) / "vectors.npy").unlink()
     calls = embedder.calls
     summary = build_index(settings, embedder=embedder, progress=False)
     assert summary.embedded == 0 and embedder.calls == calls

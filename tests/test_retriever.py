@@ -12,7 +12,7 @@ from rag import get_retriever
 from rag.errors import ConfigError
 from rag.embeddings.hashing import HashingEmbedder
 from rag.indexer import build_index
-from rag.server_store import ServerIndex
+from rag.store import ServerIndex
 from rag.settings import Settings
 from rag.store import open_index
 from tests.conftest import SEED, STORE_MODES, in_mode

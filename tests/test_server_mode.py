@@ -16,7 +16,7 @@ import pytest
 from rag.errors import ConfigError, IndexLocked, RagError
 from rag.indexer import build_index
 from rag.search import Searcher
-from rag.server_store import ServerIndex
+from rag.store import IndexDir, ServerIndex
 from rag.settings import Settings
 from rag.store import open_index
 from tests.conftest import REPO, _free_port, in_mode
@@ -86,8 +86,8 @@ def test_edit_delete_add_leaves_exactly_the_expected_chunks(store_settings: Sett
     index = open_index(store_settings)
     records = index.read_articles(index.require_live())
     assert sum(r["chunks"] for r in records.values()) == summary.chunks == len(chunk_texts(store_settings))
-    if not isinstance(index, ServerIndex):  # the folder index keeps them in the generation's articles.json
-        assert json.loads((index.require_live() / "articles.json").read_text()) == records
+    if isinstance(index, IndexDir):  # the folder index keeps them in the generation's articles.json
+        assert json.loads((index.folder(index.require_live()) / "articles.json").read_text()) == records
 
 
 def test_failed_write_leaves_the_old_index_and_is_cleaned_up(store_settings: Settings, embedder, articles_dir: Path) -> None:
@@ -110,7 +110,7 @@ def test_failed_write_leaves_the_old_index_and_is_cleaned_up(store_settings: Set
     if isinstance(index, ServerIndex):
         assert unpublished[0] not in index._generations()
     else:
-        assert not unpublished[0].exists()
+        assert not (store_settings.index_dir / unpublished[0]).exists()
 
 
 def test_rebuild_switches_in_one_step_and_keeps_the_previous_generation(store_settings: Settings, embedder) -> None:
@@ -122,6 +122,8 @@ def test_rebuild_switches_in_one_step_and_keeps_the_previous_generation(store_se
         build_index(store_settings, embedder=embedder, progress=False, rebuild=True)
         second = index.live()
         assert second != first
+        # a folder's reader is replaced by its owner; a server's follows by itself
+        assert reader.stale() is not isinstance(index, ServerIndex)
         reader.FOLLOW_S = 3600  # stay on the old generation: it must still answer
         assert [h.article_id for h in reader.search("Anies Tokyo", k=1)] == [h.article_id for h in
                                                                              reader.search("Koike", k=1)]

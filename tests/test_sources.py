@@ -229,10 +229,10 @@ def test_every_run_removes_superseded_generations(settings: Settings, embedder) 
     assert live is not None
     # what two kills right after the switch leave behind: superseded generations, and a half-written one
     for name in ("gen-20200101T000000-aaaaaa", "gen-20200101T000001-bbbbbb", "gen-20200101T000002-cccccc.tmp"):
-        shutil.copytree(live, folder / name)
+        shutil.copytree(folder / live, folder / name)
     size = sum(f.stat().st_size for f in (folder / "gen-20200101T000000-aaaaaa").rglob("*") if f.is_file())
     summary = build_index(settings, embedder=embedder, progress=False)  # a no-op run
     assert summary.embedded == 0 and summary.freed_generations == 3
     assert summary.freed_bytes >= 3 * size
     left = sorted(p.name for p in folder.glob("gen-*"))
-    assert len(left) == 2 and live.name in left, "the live generation and the one kept for readers"
+    assert len(left) == 2 and live in left, "the live generation and the one kept for readers"

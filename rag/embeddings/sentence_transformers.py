@@ -10,7 +10,6 @@ Query and passage prefixes come from the model's own `prompts`, or the e5 conven
 from __future__ import annotations
 
 import logging
-import os
 import socket
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,14 +18,17 @@ from urllib.parse import urlparse
 import numpy as np
 
 from ..errors import EmbedderError
+from ..settings import HF_ENDPOINT
 from .base import Embedder, normalize
 
 log = logging.getLogger(__name__)
 
 
 class SentenceTransformerEmbedder(Embedder):
-    def __init__(self, name_or_path: str, batch_size: int = 64) -> None:
-        online = _check_available(name_or_path)
+    def __init__(self, name_or_path: str, batch_size: int = 64, *, offline: bool = False,
+                 endpoint: str = HF_ENDPOINT) -> None:
+        """`offline` (HF_HUB_OFFLINE) never asks the hub at `endpoint` (HF_ENDPOINT)."""
+        online = _check_available(name_or_path, offline, endpoint)
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as err:
@@ -67,12 +69,12 @@ def is_local(name_or_path: str) -> bool:
     return Path(name_or_path).expanduser().exists() or _in_hf_cache(name_or_path)
 
 
-def _check_available(name_or_path: str) -> bool:
+def _check_available(name_or_path: str, offline: bool, endpoint: str) -> bool:
     """Fail fast, before importing torch, when the model can be neither found nor fetched.
     Returns True when it must come from the hub (not local, not cached)."""
     if is_local(name_or_path):
         return False
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes"} or not _hub_reachable():
+    if offline or not _hub_reachable(endpoint):
         raise EmbedderError(f"{name_or_path!r} is not a local path, not in the Hugging Face cache, and the hub is unreachable")
     return True
 
@@ -99,10 +101,10 @@ def _load(factory, name_or_path: str, online: bool):
         raise EmbedderError(f"cannot load embedding model {name_or_path!r}: {err}") from err
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    endpoint = urlparse(os.environ.get("HF_ENDPOINT", "https://huggingface.co"))
+def _hub_reachable(endpoint: str, timeout: float = 3.0) -> bool:
+    url = urlparse(endpoint)
     try:
-        with socket.create_connection((endpoint.hostname or "huggingface.co", endpoint.port or 443), timeout=timeout):
+        with socket.create_connection((url.hostname or "huggingface.co", url.port or 443), timeout=timeout):
             return True
     except OSError:
         return False

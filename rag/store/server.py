@@ -1,4 +1,4 @@
-"""The index on a Chroma server (`RAG_CHROMA_URL`): the same generations as store.py, as collections.
+"""The index on a Chroma server (`RAG_CHROMA_URL`): the same generations as folder.py, as collections.
 
 Where each piece of state lives, so that app instances and one indexer on different
 machines agree (`C` is RAG_COLLECTION):
@@ -16,7 +16,9 @@ machines agree (`C` is RAG_COLLECTION):
 A generation is written completely (chunks, manifest, articles) before the one-record
 upsert of `live` makes it live, so a reader that follows the pointer never sees a half-built
 collection; the generation live before is kept until the next switch, for readers that are
-still on it. Readers re-read the pointer every few seconds (see `Searcher`).
+still on it. Readers re-read the pointer every few seconds (`follow`, called by `Searcher`);
+after a switch, a background thread builds the new generation's search tables into this
+machine's cache while searches still use the previous generation.
 
 The lease is the honest best that Chroma allows: it has no compare-and-swap, so two writers
 starting within the same instant can both believe they hold it. Taking it therefore
@@ -24,7 +26,7 @@ re-reads it after a pause, and publishing checks it again; a killed writer's lea
 after `LEASE_TTL_S`. Run one indexer (a cron job), and treat the lease as a guard against
 mistakes, not as a consensus protocol.
 
-Left out: building the chunks (indexer.py) and ranking (search.py).
+Left out: building the chunks (indexer.py), the tables (tables.py) and ranking (search.py).
 """
 
 from __future__ import annotations
@@ -46,8 +48,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .errors import IndexLocked, IndexNotFound, RagError
-from .store import Generation, Manifest, _chroma_settings
+from ..errors import IndexLocked, IndexNotFound, RagError
+from ..tables import search_tables_current, write_tables_once
+from .base import Generation, Manifest, chroma_settings
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +62,8 @@ _META_VECTOR = [1.0]  # Chroma wants a vector for every record; the meta records
 
 
 class ServerIndex:
-    """An index kept on a Chroma server: the interface of `store.IndexDir`, generations named
-    by string (`gen-...`) instead of by path."""
-
-    tables_in_generation = False
+    """An index kept on a Chroma server: the interface `Index` of base.py, a generation named
+    by its collection's name less the prefix."""
 
     def __init__(self, url: str, *, collection: str = "rag", token: str | None = None,
                  headers: dict[str, str] | None = None, cache_dir: Path = Path("index")) -> None:
@@ -82,12 +83,13 @@ class ServerIndex:
         self._meta: Any
         try:
             self._client = chromadb.HttpClient(host=parts.hostname or "localhost", port=parts.port or (443 if ssl else 8000),
-                                               ssl=ssl, headers=all_headers or None, settings=_chroma_settings())
+                                               ssl=ssl, headers=all_headers or None, settings=chroma_settings())
             self._meta = self._client.get_or_create_collection(f"{collection}--meta", embedding_function=None)
         except Exception as err:  # connection refused, TLS, 401/403 from a proxy...
             raise RagError(f"cannot use the Chroma server at {url} (RAG_CHROMA_URL): {err}") from None
         self._holder: str | None = None
         self._lease_lost = threading.Event()
+        self._preparing: threading.Thread | None = None
 
     # -- the pointer -------------------------------------------------------------------
 
@@ -105,21 +107,26 @@ class ServerIndex:
                                 "(with the same RAG_CHROMA_URL)")
         return live
 
-    def publish(self, generation: str) -> str:
-        """Make `generation` live in one step: one upsert of the pointer record."""
+    def publish(self, generation: Generation, manifest: Manifest, articles: dict[str, dict[str, Any]]) -> str:
+        """Write the bookkeeping, then make `generation` live in one step: one upsert of the
+        pointer record. Its search tables are left to the readers (`open_generation`)."""
+        generation.close()
+        name = generation.name
+        self._write_metadata(name, manifest, articles)
         self._check_lease()
         previous = self.live() or ""
-        self._meta.upsert(ids=["live"], embeddings=[_META_VECTOR], documents=[generation],
-                          metadatas=[{"generation": generation, "previous": previous,
+        self._meta.upsert(ids=["live"], embeddings=[_META_VECTOR], documents=[name],
+                          metadatas=[{"generation": name, "previous": previous,
                                       "switched_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}])
-        return generation
+        return name
 
     # -- generations -------------------------------------------------------------------
 
     def _collection_name(self, generation: str) -> str:
         return f"{self.prefix}--{generation}"
 
-    def new_generation(self, copy_of: str | None) -> str:
+    def new_generation(self, copy_of: str | None, expected_chunks: int = 0) -> Generation:
+        """A new collection, a copy of `copy_of` when given, checked to hold `expected_chunks`."""
         name = f"gen-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
         target = self._client.create_collection(self._collection_name(name), configuration={"hnsw": {"space": "cosine"}},
                                                 embedding_function=None)
@@ -131,14 +138,54 @@ class ServerIndex:
                 got = source.get(include=["embeddings", "documents", "metadatas"], limit=step, offset=offset)
                 target.add(ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"],
                            metadatas=got["metadatas"])
-        return name
+        if target.count() != expected_chunks:
+            self._drop(name)
+            raise RagError(f"could not make a consistent copy of {copy_of}: {target.count()} chunks, "
+                           f"{expected_chunks} expected; retry")
+        return Generation(name, self._tables(name), self._client, target, owns_client=False)
+
+    def _open(self, generation: str) -> Generation:
+        collection = self._client.get_collection(self._collection_name(generation), embedding_function=None)
+        return Generation(generation, self._tables(generation), self._client, collection, owns_client=False)
 
     def open_generation(self, generation: str) -> Generation:
-        return Generation.of_collection(self._client, self._client.get_collection(self._collection_name(generation),
-                                                                                   embedding_function=None))
+        """Open `generation`, building its search tables into this machine's cache first if
+        they are not there (minutes at 100k+ chunks)."""
+        if not search_tables_current(self._tables(generation)):
+            self._build_tables(generation)
+        return self._open(generation)
 
-    def discard(self, generation: str) -> None:
-        self._drop(generation)
+    def _build_tables(self, generation: str) -> None:
+        opened = self._open(generation)
+        try:
+            write_tables_once(opened, self._tables(generation))
+        finally:
+            opened.close()
+        self._forget_cached(keep=(generation, self._pointer().get("previous") or None))
+
+    def tables_outdated(self, generation: str) -> bool:
+        """False: the readers build the tables, each for itself."""
+        return False
+
+    def follow(self, current: str, *, wait: bool = False) -> str | None:
+        """The live generation if it is not `current` and its tables are in this machine's
+        cache (or `wait`: build them now). Otherwise they are built beside, in a background
+        thread, and the reader keeps answering from `current` (kept on the server until the
+        next switch)."""
+        live = self.require_live()
+        if live == current:
+            return None
+        if not wait and not search_tables_current(self._tables(live)):
+            if self._preparing is None or not self._preparing.is_alive():
+                self._preparing = threading.Thread(target=self._build_tables, args=(live,), name="rag-tables",
+                                                   daemon=True)
+                self._preparing.start()
+            return None
+        return live
+
+    def stale(self, current: str) -> bool:
+        """False: a reader follows the live generation by itself (`follow`)."""
+        return False
 
     def _drop(self, generation: str) -> None:
         try:
@@ -170,7 +217,7 @@ class ServerIndex:
 
     # -- bookkeeping -------------------------------------------------------------------
 
-    def write_metadata(self, generation: str, manifest: Manifest, articles: dict[str, dict[str, Any]]) -> None:
+    def _write_metadata(self, generation: str, manifest: Manifest, articles: dict[str, dict[str, Any]]) -> None:
         items = sorted(articles.items())
         pages = [dict(items[i:i + ARTICLES_PER_RECORD]) for i in range(0, len(items), ARTICLES_PER_RECORD)]
         ids = [f"{generation}/manifest"] + [f"{generation}/articles/{n:06d}" for n in range(len(pages))]
@@ -192,19 +239,16 @@ class ServerIndex:
             articles.update(json.loads(document))
         return articles
 
-    def tables_dir(self, generation: str) -> Path:
-        """This machine's cache of the search tables of `generation` (built by the searcher)."""
+    def _tables(self, generation: str) -> Path:
+        """This machine's cache of the search tables of `generation`."""
         return self.cache_root / generation
 
-    def forget_cached(self, keep: tuple[str | None, ...]) -> None:
+    def _forget_cached(self, keep: tuple[str | None, ...]) -> None:
         """Remove cached search tables of generations other than `keep`."""
         if self.cache_root.is_dir():
             for child in self.cache_root.iterdir():
                 if child.is_dir() and child.name.startswith("gen-") and child.name not in keep and ".tmp" not in child.name:
                     shutil.rmtree(child, ignore_errors=True)
-
-    def previous(self) -> str | None:
-        return self._pointer().get("previous") or None
 
     # -- the writer's lease -----------------------------------------------------------
 
