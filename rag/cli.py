@@ -263,7 +263,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .answer import check_question
+    from .evidence import check_question
     from .search import Searcher
     from .store import open_index
 
@@ -296,7 +296,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .answer import check_question, open_assistant
+    from .answer import open_assistant
+    from .evidence import check_question
 
     question = check_question(args.question)
     settings = Settings.from_env(index_dir=args.index_dir)

@@ -47,6 +47,13 @@ for _number, _entry in enumerate(_MONTH_TABLE, start=1):
     _full, _abbr = _entry.split("|")
     _FULL_MONTHS.update(_full.split())
     _MONTHS.update(dict.fromkeys(_full.split() + _abbr.split(), _number))
+MONTH_NAMES: frozenset[str] = frozenset(_FULL_MONTHS)
+"""Full month names, Indonesian and English, lowercased ("januari", "january", "mei", "may", ...)."""
+MONTH_ABBREVIATIONS: frozenset[str] = frozenset(_MONTHS) - MONTH_NAMES
+"""Their abbreviations ("jan", "agt", "aug", ...): too often other words to stand alone in a question."""
+WEEKDAY_NAMES: frozenset[str] = frozenset("senin selasa rabu kamis jumat sabtu minggu ahad monday tuesday "
+                                          "wednesday thursday friday saturday sunday".split())
+"""Weekday names as single words (`_WEEKDAYS` below also reads their variants: "jum'at", "tue")."""
 
 _WEEKDAYS = (r"senin|selasa|rabu|kamis|jum['’`]?at|sabtu|minggu|ahad|mon(?:day)?"
              r"|tue(?:s(?:day)?)?|wed(?:nesday)?|thu(?:rs?(?:day)?)?|fri(?:day)?"

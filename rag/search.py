@@ -217,6 +217,12 @@ class Searcher:
     def close(self) -> None:
         self.generation.close()
 
+    def load_saved_stems(self) -> int:
+        """Add the stems saved beside the search tables when the index was built to this
+        process's stem cache (the answerer stems every candidate sentence, and Sastrawi takes
+        ~1 ms for a word it has not seen); returns the cache's size."""
+        return load_stems(self.path.parent / STEM_CACHE)
+
     def _follow_live(self, force: bool = False) -> bool:
         """On a server index, switch to the live generation if it changed; True if switched."""
         if self.index.tables_in_generation or (not force and time.monotonic() - self._followed_at < self.FOLLOW_S):

@@ -29,7 +29,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .answer import MAX_QUESTION_CHARS, Answer, Assistant, Citation, check_question, question_language
+from .answer import Answer, Assistant
+from .citations import Citation
+from .evidence import MAX_QUESTION_CHARS, check_question, question_language
 from .articles import SUFFIXES
 from .errors import BadQuestion, RagError
 from .search import Filters

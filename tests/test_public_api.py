@@ -41,7 +41,7 @@ def test_dir_lists_the_lazy_names() -> None:
 def test_one_question_check_for_every_interface() -> None:
     import pytest
 
-    from rag.answer import MAX_QUESTION_CHARS, check_question
+    from rag.evidence import MAX_QUESTION_CHARS, check_question
 
     assert check_question("  Siapa Gubernur Tokyo?\n") == "Siapa Gubernur Tokyo?"
     for bad, problem in (("", "empty"), (" \t", "empty"), (None, "empty"), ("x" * (MAX_QUESTION_CHARS + 1), "too_long")):
