@@ -96,7 +96,8 @@ def open_assistant(settings: Settings, k: int = 5, searcher: Searcher | None = N
     llm = load_chat_model(settings.llm, openai_base_url=settings.openai_base_url, openai_api_key=settings.openai_api_key,
                           ollama_base_url=settings.ollama_url, timeout_s=settings.llm_timeout_s,
                           models_dir=settings.models_dir, llm_threads=settings.llm_threads,
-                          llm_context=settings.llm_context, max_tokens=settings.llm_max_tokens)
+                          llm_context=settings.llm_context, max_tokens=settings.llm_max_tokens,
+                          hf_offline=settings.hf_hub_offline)
     parsed = parse_spec(settings.llm)
     # A local model reads prompts at ~40 tokens/s on 2 cores: it gets each source's best chunk
     # only, not the chunk with its neighbours (README "Local model").

@@ -1,17 +1,13 @@
 """Which sentences of the retrieved articles answer a question, and how surely.
 
-A question is parsed once (`Question.parse`: its weighted terms, what it asks about the
-names, the kind of answer it wants); each candidate sentence of the hits gets the
-numbers named in FEATURES (`sentence_features`), an echo penalty for sentences that only
-repeat the question (`echo`, `echoes`), and from the fitted scorer a rank score and the
-probability that it answers at all (`rank_evidence`, `answer_probability`). A question
-in another language than the articles' is scored by hand-set rules instead
-(`rank_cross_lingual`).
-
-The fitted scorer is data: `answer_model.json` beside this module, written by
-`python -m evals.fit_answers fit` and checked against FEATURES when loaded
-(`fitted_scorer`). Also here: the one check of a question (`check_question`), its
-language (`question_language`) and the assistant's fixed phrases (PHRASES).
+A question is parsed once (`Question.parse`); each candidate sentence gets the numbers
+named in FEATURES (`sentence_features`), an echo penalty when it only repeats the question
+(`echo`, `echoes`), and from the fitted scorer a rank score and the probability that it
+answers at all (`rank_evidence`); across languages hand-set rules score it instead
+(`rank_cross_lingual`). The fitted scorer is data: `answer_model.json` beside this module,
+written by `python -m evals.fit_answers fit`, checked against FEATURES when loaded. Also
+here: the one check of a question (`check_question`), its language (`question_language`)
+and the assistant's fixed phrases (PHRASES).
 
 Left out: searching and reading the articles (the assistant, answer.py), citations and
 their checks (citations.py).
@@ -385,18 +381,13 @@ def rank_evidence(questions: Sequence[Question], found: Sequence[Candidate], den
     return scored
 
 
-# Questions asked in another language than the articles' (an English question about an
-# Indonesian article) are scored without the fitted scorer: its features are mostly word
-# matches, which across languages hold only for names, so it (fitted on Indonesian
-# questions only) refused half of the English FacQA valid questions and ranked worse. There
-# the hand-set scoring of before it is kept (`rank_cross_lingual`): dense similarity
-# plus a little name coverage, the hit's retrieval score, and refusal when no sentence's
-# support reaches DEFAULT_MIN_CROSS_LINGUAL_SUPPORT (the threshold of before, set on FacQA
-# valid against evals/unanswerable-indosum.jsonl). On the 30 English FacQA valid questions
-# (python -m evals.english_answers): 4 refused (none has its gold passage in the hits) and
-# the first citation is the gold passage for 16, against 15 and 7 with the fitted scorer.
-# See README "Answers".
+# A question in another language than its top article's is scored by hand (`rank_cross_lingual`),
+# not by the fitted scorer: its features are mostly word matches, which across languages hold
+# only for names, and it refused half of the English FacQA valid questions. On those 30
+# (python -m evals.english_answers) the hand-set scoring refuses 4 and cites the gold passage
+# first for 16, the fitted scorer 15 and 7. See README "Answers".
 DEFAULT_MIN_CROSS_LINGUAL_SUPPORT = 0.3
+"""Refused when no sentence's support reaches this: set on FacQA valid against evals/unanswerable-indosum.jsonl."""
 CROSS_LINGUAL_ARTICLE_WEIGHT = 0.15
 """Share of the hit's relative retrieval score added to a sentence's: the best article wins ties."""
 CROSS_LINGUAL_COVERAGE_WEIGHT = 0.3

@@ -89,6 +89,17 @@ class Settings:
     uploads: bool = True
     """RAG_UPLOADS: `0` turns off adding articles from the chat UI (it is off anyway beyond loopback without RAG_AUTH)."""
 
+    # Variables of the libraries rag talks to, read here too so that nothing else reads the environment.
+    openai_client_base_url: str | None = None
+    """OPENAI_BASE_URL: the OpenAI client's own default server, used (and shown in the status line) when RAG_OPENAI_BASE_URL is unset."""
+    hf_hub_offline: bool = False
+    """HF_HUB_OFFLINE: `1` never contacts the Hugging Face hub (an `hf:` model must be a local folder or cached)."""
+
+    @property
+    def openai_server(self) -> str | None:
+        """The OpenAI-compatible server answers come from: RAG_OPENAI_BASE_URL, else OPENAI_BASE_URL (None: OpenAI)."""
+        return self.openai_base_url or self.openai_client_base_url
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
         """Read `RAG_*` variables; keyword overrides (from CLI flags) win when not None."""
@@ -136,6 +147,9 @@ class Settings:
                 values[name] = env[var].strip().lower() in ("1", "true", "yes")
         if env.get("RAG_CHROMA_HEADERS"):
             values["chroma_headers"] = _parse_headers(env["RAG_CHROMA_HEADERS"])
+        if env.get("OPENAI_BASE_URL"):
+            values["openai_client_base_url"] = env["OPENAI_BASE_URL"]
+        values["hf_hub_offline"] = env.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
         settings.validate()

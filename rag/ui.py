@@ -293,7 +293,7 @@ class ChatService:
         except RagError:
             return None
         manifest = searcher.manifest
-        labels = {language: describe(self.settings.llm, openai_base_url=self.settings.openai_base_url,
+        labels = {language: describe(self.settings.llm, openai_base_url=self.settings.openai_server,
                                      ollama_base_url=self.settings.ollama_url, language=language)
                   for language in TEXTS}
         return Status(articles=manifest.articles, chunks=manifest.chunks, embedder=manifest.embedder["id"],
@@ -325,7 +325,7 @@ class ChatService:
         from .llm import describe
         from .store import open_index
 
-        answers = describe(self.settings.llm, openai_base_url=self.settings.openai_base_url,
+        answers = describe(self.settings.llm, openai_base_url=self.settings.openai_server,
                            ollama_base_url=self.settings.ollama_url)
         where = self._where().replace("`", "")
         try:

@@ -25,7 +25,7 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     source = inspect.getsource(Settings)
-    variables = set(re.findall(r"\b(RAG_[A-Z_]+)\b", source))
+    variables = set(re.findall(r"\b((?:RAG|OPENAI|HF_HUB)_[A-Z_]+)\b", source))
     assert len(variables) >= len(dataclasses.fields(Settings)) - 1
     for variable in variables:
         assert f"`{variable}`" in readme, variable
