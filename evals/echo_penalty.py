@@ -1,4 +1,4 @@
-"""What the echo penalty (rag.answer.echo: sentences that ask, repeat or only restate the
+"""What the echo penalty (rag.evidence.echo: sentences that ask, repeat or only restate the
 question) costs on real questions: FacQA valid answers, and with --indosum the odd half of
 the unanswerable IndoSum questions, with the penalty and without it, interleaved in one
 process on the eval indexes (`rag eval` builds them in .cache/eval). Valid questions: for
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-import rag.answer as answer
+import rag.evidence as evidence
+from rag.answer import Assistant
 from rag.evaluate import SETS, _answer_rows, prepare, unanswerable_questions
 from rag.settings import Settings
 
@@ -32,7 +33,7 @@ def main() -> None:
     sets = [("facqa valid", "facqa", pairs)]
     if args.indosum:
         sets.append(("indosum unanswerable (odd)", "indosum", unanswerable_questions(part="odd")))
-    with_penalty = answer.echoes
+    with_penalty = evidence.echoes
 
     def without_penalty(questions, candidates):  # type: ignore[no-untyped-def]
         return np.zeros(len(candidates), dtype=np.float32)
@@ -41,14 +42,14 @@ def main() -> None:
         searcher = prepare(SETS[set_name], args.data_dir, args.work_dir, settings, progress=False)
         try:
             for label, echoes in (("without", without_penalty), ("with", with_penalty)) * 2:
-                answer.echoes = echoes
-                m = _answer_rows(answer.Assistant(searcher), questions)
+                evidence.echoes = echoes
+                m = _answer_rows(Assistant(searcher), questions)
                 print(f"{name:<28} {label:<8} answer in 1st quote {m['answer_in_first_quote']:.3f}  citation precision "
                       f"{m['citation_precision']:.3f}  refused {m['refused_answerable']:.3f} / "
                       f"{m['refused_unanswerable']:.3f}", flush=True)
         finally:
             searcher.close()
-            answer.echoes = with_penalty
+            evidence.echoes = with_penalty
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
-"""Refit the sentence scorers of rag/answer.py (RANK_WEIGHTS, ANSWER_WEIGHTS, ANSWER_BIAS)
-and choose the refusal threshold (DEFAULT_MIN_SUPPORT).
+"""Refit the sentence scorer of rag/evidence.py and choose the refusal threshold, into
+rag/answer_model.json (rank weights, answer weights and bias, min_support).
 
 Training data: FacQA and TyDi-id TRAIN questions (all 2,495 of FacQA, 2,500 of TyDi-id at
 random, seed 0) on their eval indexes (`rag eval` builds them in .cache/eval). Each question is asked
@@ -10,8 +10,8 @@ random, seed 0) on their eval indexes (`rag eval` builds them in .cache/eval). E
     article is there, the fact is not, as in a question about a detail the news left out.
 Candidate sentences come from `Assistant.candidates` and features from
 `sentence_features`, the code the assistant runs. A sentence is labelled by whether it
-contains a gold answer. RANK_WEIGHTS: listwise logistic regression (softmax over a
-question's sentences) on the answerable questions; ANSWER_WEIGHTS: logistic regression on
+contains a gold answer. The rank weights: listwise logistic regression (softmax over a
+question's sentences) on the answerable questions; the answer weights: logistic regression on
 each question's best-ranked sentence, answerable or not. The threshold is chosen on FacQA
 VALID: the answer probability under which --max-refused of its questions fall. The
 numbers printed for valid (and for the odd, calibration half of
@@ -21,7 +21,7 @@ is asked together with a neighbour that has it (`Assistant._with_neighbour`), wh
 1.5 points of first quotes on FacQA valid. Test splits are never read.
 
     python -m evals.fit_answers dump                     # candidates -> .cache/answer-fit/ (~20 min, 2 cores)
-    python -m evals.fit_answers fit                      # prints the constants for rag/answer.py (~1 min)
+    python -m evals.fit_answers fit                      # writes rag/answer_model.json (~1 min)
 
 `dump` needs the eval indexes of facqa and tydi (`rag eval --sets facqa,tydi` builds them).
 """
@@ -32,18 +32,13 @@ import argparse
 import json
 import random
 import sys
+from datetime import date
 from pathlib import Path
 
 import numpy as np
 
-from rag.answer import (
-    FEATURES,
-    Assistant,
-    Question,
-    answer_probability,
-    question_language,
-    sentence_features,
-)
+from rag.answer import Assistant
+from rag.evidence import FEATURES, MODEL_FILE, Question, answer_probability, question_language, sentence_features
 from rag.search import Searcher
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -221,6 +216,24 @@ def simulate(records, data, ranker, weights, bias, threshold: float) -> dict[str
             "refused_ans": refused_pos / max(pos, 1), "refused_unans": refused_neg / max(neg, 1)}
 
 
+FITTED_ON = ("listwise logistic ranking and logistic regression on 2,495 FacQA and 2,500 TyDi-id train questions "
+             "(seed 0), each asked as it is, without its gold passage, and without its answer sentences; "
+             "min_support refuses {refused:.0%} of FacQA valid answerable questions")
+
+
+def write_model(path: Path, rank_weights: dict[str, float], answer_weights: dict[str, float], answer_bias: float,
+                min_support: float, fitted_on: str, fitted_at: str) -> None:
+    """The scorer as rag/evidence.py reads it (`load_scorer`): feature names, weights, bias,
+    threshold, and what it was fitted on and when."""
+    for weights in (rank_weights, answer_weights):
+        if tuple(weights) != FEATURES:
+            raise ValueError(f"weights for {tuple(weights)}, the code computes {FEATURES}")
+    model = {"features": list(FEATURES), "rank_weights": rank_weights, "answer_weights": answer_weights,
+             "answer_bias": answer_bias, "min_support": min_support, "fitted_on": fitted_on, "fitted_at": fitted_at,
+             "written_by": "python -m evals.fit_answers fit"}
+    path.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["dump", "fit"])
@@ -228,6 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dumps", type=Path, default=DUMPS, help=f"where dump writes and fit reads (default {DUMPS})")
     parser.add_argument("--splits", default="train,valid", help="what dump writes (default train,valid)")
     parser.add_argument("--max-refused", type=float, default=0.04, help="refused answerable valid questions, at most")
+    parser.add_argument("--out", type=Path, default=MODEL_FILE, help=f"where fit writes the model (default {MODEL_FILE})")
     args = parser.parse_args(argv)
     if args.command == "dump":
         dump(args.dumps, args.train_limit, args.splits.split(","))
@@ -247,10 +261,9 @@ def main(argv: list[str] | None = None) -> int:
                                                           data["facqa"]) if not negative]
     threshold = float(np.quantile(answerable, args.max_refused))
     rounded = lambda w: dict(zip(FEATURES, np.round(w.astype(float), 3).tolist()))  # noqa: E731
-    print(f"RANK_WEIGHTS = {rounded(ranker)}")
-    print(f"ANSWER_WEIGHTS = {rounded(weights)}")
-    print(f"ANSWER_BIAS = {bias:.3f}")
-    print(f"DEFAULT_MIN_SUPPORT = {threshold:.3f}")
+    write_model(args.out, rounded(ranker), rounded(weights), round(bias, 3), round(threshold, 3),
+                FITTED_ON.format(refused=args.max_refused), date.today().isoformat())
+    print(f"wrote {args.out}")
     for name, records in valid.items():
         measured = simulate(records, data[name], ranker, weights, bias, threshold)
         print(name, "valid", {k: round(v, 3) for k, v in measured.items()})

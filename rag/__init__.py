@@ -15,13 +15,14 @@ from .errors import BadArticle, BadQuestion, ConfigError, EmbedderError, IndexLo
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .answer import Answer, Assistant, Citation, open_assistant
+    from .answer import Answer, Assistant, open_assistant
+    from .citations import Citation
     from .indexer import IndexSummary, build_index
     from .retriever import NewsRetriever, get_retriever
     from .search import Filters, Hit, Searcher
 
 _LAZY = {
-    "Assistant": "answer", "Answer": "answer", "Citation": "answer", "open_assistant": "answer",
+    "Assistant": "answer", "Answer": "answer", "Citation": "citations", "open_assistant": "answer",
     "build_index": "indexer", "IndexSummary": "indexer",
     "get_retriever": "retriever", "NewsRetriever": "retriever",
     "Searcher": "search", "Filters": "search", "Hit": "search",

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from pathlib import Path
 
@@ -24,11 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from .llm import prepare_process
 
-    prepare_process(os.environ.get("RAG_LLM"))  # before torch or llama.cpp load OpenMP
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(message)s")
     for noisy in ("chromadb", "httpx", "sentence_transformers", "urllib3", "huggingface_hub", "trafilatura", "bm25s"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
+        prepare_process(Settings.from_env().llm)  # before torch or llama.cpp load OpenMP
         return args.func(args)
     except RagError as err:
         print(f"error: {err}", file=sys.stderr)
@@ -263,7 +262,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from .answer import check_question
+    from .evidence import check_question
     from .search import Searcher
     from .store import open_index
 
@@ -296,7 +295,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .answer import check_question, open_assistant
+    from .answer import open_assistant
+    from .evidence import check_question
 
     question = check_question(args.question)
     settings = Settings.from_env(index_dir=args.index_dir)

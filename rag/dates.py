@@ -65,6 +65,13 @@ for _number, _entry in enumerate(_MONTH_TABLE, start=1):
     MONTH_NUMBERS.update(dict.fromkeys(_full.split() + _abbr.split(), _number))
 INDONESIAN_MONTHS: tuple[str, ...] = tuple(entry.split("|")[0].split()[0] for entry in _MONTH_TABLE)
 """januari ... desember, in calendar order."""
+MONTH_NAMES: frozenset[str] = frozenset(FULL_MONTH_NAMES)
+"""Full month names, Indonesian and English, lowercased ("januari", "january", "mei", "may", ...)."""
+MONTH_ABBREVIATIONS: frozenset[str] = frozenset(MONTH_NUMBERS) - MONTH_NAMES
+"""Their abbreviations ("jan", "agt", "aug", ...): too often other words to stand alone in a question."""
+WEEKDAY_NAMES: frozenset[str] = frozenset("senin selasa rabu kamis jumat sabtu minggu ahad monday tuesday "
+                                          "wednesday thursday friday saturday sunday".split())
+"""Weekday names as single words (WEEKDAY_PATTERN below also reads their variants: "jum'at", "tue")."""
 
 INDONESIAN_WEEKDAYS = ("senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu")
 """senin ... minggu, Monday first, as most often spelt; WEEKDAY_PATTERN also reads "jum'at" and "ahad"."""

@@ -16,7 +16,7 @@ tells the caller which errors mean "the model service is not there" (fall back t
 extractive answer with a notice) as opposed to bugs or bad settings (report them), and
 `failure_reason` names the fallback for the answer's `fallback_reason`.
 
-Left out: reading the environment for RAG_LLM (that is `rag.settings`), prompts and
+Left out: reading the environment (RAG_LLM, OPENAI_BASE_URL, HF_HUB_OFFLINE: that is `rag.settings`), prompts and
 answering (the chain), streaming, tool calling, API keys from files.
 """
 
@@ -78,11 +78,12 @@ def load_chat_model(
     llm_threads: int | None = None,
     llm_context: int = 4096,
     max_tokens: int | None = None,
+    hf_offline: bool = False,
 ) -> BaseChatModel | None:
     """The chat model `spec` names, or None for `none` / `extractive` / empty.
 
     Builds the client only: nothing is contacted here except, for `hf:`, the local disk
-    (and the hub when the model is not cached and HF_HUB_OFFLINE is unset); `llamacpp:`
+    (and the hub when the model is not cached and `hf_offline`, Settings.hf_hub_offline, is false); `llamacpp:`
     loads the model into this process (once: later calls reuse it).
     Raises ConfigError for a malformed spec, a missing integration, or a model that
     cannot be loaded.
@@ -123,7 +124,7 @@ def load_chat_model(
             raise ConfigError(
                 f"{label}: {err} (set OPENAI_API_KEY, or a base URL for a local OpenAI-compatible server)"
             ) from err
-    return _load_hf(integration, model, label, hf_max_new_tokens)
+    return _load_hf(integration, model, label, hf_max_new_tokens, hf_offline)
 
 
 def prepare_process(spec: str | None) -> None:
@@ -131,7 +132,13 @@ def prepare_process(spec: str | None) -> None:
     libgomp): for a `llamacpp:` model, OMP_WAIT_POLICY=PASSIVE unless the user set it, because
     OpenMP reads it once and spinning threads crawl on a busy machine (README "Local model")."""
     if (spec or "").strip().lower().startswith("llamacpp:"):  # validated later, by load_chat_model
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        use_passive_openmp()
+
+
+def use_passive_openmp() -> None:
+    """OMP_WAIT_POLICY=PASSIVE unless the user set it: the one place rag writes the environment
+    (a process set-up, read by OpenMP when it loads; see `prepare_process`)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 _DESCRIBE = {
@@ -146,7 +153,8 @@ _DESCRIBE = {
 def describe(spec: str | None, *, openai_base_url: str | None = None, ollama_base_url: str | None = None,
              language: str = "en") -> str:
     """A short label for the status line, e.g. "Ollama llama3.2 at http://localhost:11434",
-    in English or (`language="id"`) Indonesian."""
+    in English or (`language="id"`) Indonesian; `openai_base_url` is the server the OpenAI
+    client uses (`Settings.openai_server`)."""
     words = _DESCRIBE["id" if language == "id" else "en"]
     parsed = parse_spec(spec)
     if parsed is None:
@@ -157,9 +165,8 @@ def describe(spec: str | None, *, openai_base_url: str | None = None, ollama_bas
     if provider == "ollama":
         return words["at"].format(name=f"Ollama {model}", url=ollama_base_url or DEFAULT_OLLAMA_URL)
     if provider == "openai":
-        url = openai_base_url or os.environ.get("OPENAI_BASE_URL")
-        if url:
-            return words["at"].format(name=words["compatible"].format(model=model), url=url)
+        if openai_base_url:
+            return words["at"].format(name=words["compatible"].format(model=model), url=openai_base_url)
         return words["at"].format(name=f"OpenAI {model}", url=DEFAULT_OPENAI_URL)
     return words["local"].format(model=model)
 
@@ -271,8 +278,7 @@ def _load_llamacpp(model: str, models_dir: Path, threads: int | None, context: i
     return chat
 
 
-def _load_hf(integration: ModuleType, model: str, label: str, max_new_tokens: int) -> BaseChatModel:
-    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in {"1", "true", "yes", "on"}
+def _load_hf(integration: ModuleType, model: str, label: str, max_new_tokens: int, offline: bool) -> BaseChatModel:
     local = Path(model).expanduser().is_dir() or _in_hf_cache(model)
     if offline and not local:
         raise ConfigError(

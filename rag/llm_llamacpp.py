@@ -22,7 +22,6 @@ Left out: GPU offload, several models at once, embeddings through llama.cpp.
 from __future__ import annotations
 
 import importlib
-import os
 import queue
 import secrets
 import threading
@@ -49,7 +48,9 @@ class LocalModelTimeout(TimeoutError):
 def import_xllamacpp() -> Any:
     """xllamacpp, imported with OMP_WAIT_POLICY=PASSIVE unless the user chose otherwise
     (OpenMP reads it once, when the library loads)."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from .llm import use_passive_openmp
+
+    use_passive_openmp()
     try:
         return importlib.import_module("xllamacpp")
     except ImportError as err:

@@ -92,13 +92,20 @@ class Settings:
     uploads: bool = True
     """RAG_UPLOADS: `0` turns off adding articles from the chat UI (it is off anyway beyond loopback without RAG_AUTH)."""
 
-    # -- the embedders' view of the Hugging Face hub and the cache (not RAG_* variables) --
+    # Variables of the libraries rag talks to (not RAG_* ones), read here too so that nothing else reads the environment.
     hf_hub_offline: bool = False
-    """HF_HUB_OFFLINE: `1` never contacts the Hugging Face hub for an embedding model."""
+    """HF_HUB_OFFLINE: `1` never contacts the Hugging Face hub (an embedding model or an `hf:` LLM must be a local folder or cached)."""
     hf_endpoint: str = HF_ENDPOINT
     """HF_ENDPOINT: the Hugging Face hub (or a mirror) checked for reachability before a download."""
     cache_home: Path | None = None
     """XDG_CACHE_HOME: rag keeps models it builds (the converted e5 checkpoint) in its `rag/` folder; default `~/.cache`."""
+    openai_client_base_url: str | None = None
+    """OPENAI_BASE_URL: the OpenAI client's own default server, used (and shown in the status line) when RAG_OPENAI_BASE_URL is unset."""
+
+    @property
+    def openai_server(self) -> str | None:
+        """The OpenAI-compatible server answers come from: RAG_OPENAI_BASE_URL, else OPENAI_BASE_URL (None: OpenAI)."""
+        return self.openai_base_url or self.openai_client_base_url
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -148,6 +155,8 @@ class Settings:
         if env.get("RAG_CHROMA_HEADERS"):
             values["chroma_headers"] = _parse_headers(env["RAG_CHROMA_HEADERS"])
         values.update(_hub_values(env))
+        if env.get("OPENAI_BASE_URL"):
+            values["openai_client_base_url"] = env["OPENAI_BASE_URL"]
         values.update({k: v for k, v in overrides.items() if v is not None})
         settings = cls(**values)  # type: ignore[arg-type]
         settings.validate()
@@ -201,7 +210,7 @@ class Settings:
 def _hub_values(env: Mapping[str, str]) -> dict[str, object]:
     values: dict[str, object] = {}
     if env.get("HF_HUB_OFFLINE"):
-        values["hf_hub_offline"] = env["HF_HUB_OFFLINE"].lower() in ("1", "true", "yes")
+        values["hf_hub_offline"] = env["HF_HUB_OFFLINE"].strip().lower() in ("1", "true", "yes", "on")
     if env.get("HF_ENDPOINT"):
         values["hf_endpoint"] = env["HF_ENDPOINT"]
     if env.get("XDG_CACHE_HOME"):

@@ -20,8 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .answer import MAX_QUESTION_CHARS, Answer, Assistant, Citation, check_question
+from .answer import Answer, Assistant
+from .citations import Citation
 from .errors import BadQuestion, RagError
+from .evidence import MAX_QUESTION_CHARS, check_question
 from .guards import Admission
 from .search import Filters
 from .settings import Settings
@@ -120,7 +122,7 @@ class ChatService:
         except RagError:
             return None
         manifest = searcher.manifest
-        labels = {language: describe(self.settings.llm, openai_base_url=self.settings.openai_base_url,
+        labels = {language: describe(self.settings.llm, openai_base_url=self.settings.openai_server,
                                      ollama_base_url=self.settings.ollama_url, language=language)
                   for language in TEXTS}
         return Status(articles=manifest.articles, chunks=manifest.chunks, embedder=manifest.embedder["id"],
@@ -152,7 +154,7 @@ class ChatService:
         from .llm import describe
         from .store import open_index
 
-        answers = describe(self.settings.llm, openai_base_url=self.settings.openai_base_url,
+        answers = describe(self.settings.llm, openai_base_url=self.settings.openai_server,
                            ollama_base_url=self.settings.ollama_url)
         where = self._where().replace("`", "")
         try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .answer import question_language
+from .evidence import question_language
 
 LANGUAGES = ("auto", "id", "en")
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import re
 
-from rag.answer import MIN_CLAIM_SUPPORT, PHRASES, Answer
+from rag.answer import Answer
+from rag.citations import MIN_CLAIM_SUPPORT
+from rag.evidence import PHRASES
 from rag.lexical import analyze
 
 _CITED = re.compile(r"\s*(.+?)\s*((?:\[\d+\])+)(?=\s|$)", re.S)

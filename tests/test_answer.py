@@ -7,14 +7,8 @@ from dataclasses import replace
 
 import pytest
 
-from rag.answer import (
-    FEATURES,
-    Assistant,
-    Question,
-    question_language,
-    resolve_follow_up,
-    sentence_features,
-)
+from rag.answer import Assistant, resolve_follow_up
+from rag.evidence import FEATURES, Question, question_language, sentence_features
 from rag.articles import read_sources
 from rag.errors import ConfigError
 from rag.indexer import build_index

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import Assistant, Question, echo
+from rag.answer import Assistant
+from rag.evidence import Question, echo
 from rag.indexer import build_index
 from rag.lexical import LexicalIndex
 from rag.search import Searcher

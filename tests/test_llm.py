@@ -14,6 +14,7 @@ import pytest
 
 from rag.errors import ConfigError
 from rag.llm import describe, is_unreachable, load_chat_model, parse_spec
+from rag.settings import Settings
 
 DEAD_URL = "http://127.0.0.1:9"
 
@@ -225,7 +226,7 @@ def test_hf_model_not_available_offline_is_a_config_error() -> None:
     pytest.importorskip("langchain_huggingface", reason="langchain-huggingface not installed (extra `hf`)")
     # conftest sets HF_HUB_OFFLINE=1, so this must fail fast without touching the network.
     with pytest.raises(ConfigError, match="HF_HUB_OFFLINE"):
-        load_chat_model("hf:nobody/no-such-model-for-rag-tests")
+        load_chat_model("hf:nobody/no-such-model-for-rag-tests", hf_offline=Settings.from_env().hf_hub_offline)
 
 
 def _tiny_chat_model(folder: Path) -> None:

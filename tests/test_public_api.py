@@ -25,7 +25,7 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     source = inspect.getsource(Settings)
-    variables = set(re.findall(r"\b(RAG_[A-Z_]+|HF_[A-Z_]+|XDG_CACHE_HOME)\b", source))
+    variables = set(re.findall(r"\b((?:RAG|OPENAI|HF)_[A-Z_]+|XDG_CACHE_HOME)\b", source))
     assert len(variables) >= len(dataclasses.fields(Settings)) - 1
     for variable in variables:
         assert f"`{variable}`" in readme, variable
@@ -41,7 +41,7 @@ def test_dir_lists_the_lazy_names() -> None:
 def test_one_question_check_for_every_interface() -> None:
     import pytest
 
-    from rag.answer import MAX_QUESTION_CHARS, check_question
+    from rag.evidence import MAX_QUESTION_CHARS, check_question
 
     assert check_question("  Siapa Gubernur Tokyo?\n") == "Siapa Gubernur Tokyo?"
     for bad, problem in (("", "empty"), (" \t", "empty"), (None, "empty"), ("x" * (MAX_QUESTION_CHARS + 1), "too_long")):

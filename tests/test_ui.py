@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer import MAX_QUESTION_CHARS, Answer, AnswerSentence, Citation, Span, question_language
+from rag.answer import Answer
+from rag.citations import AnswerSentence, Citation, Span
+from rag.evidence import MAX_QUESTION_CHARS, question_language
 from rag.errors import ConfigError
 from rag.indexer import build_index
 from rag.settings import Settings
