@@ -23,7 +23,6 @@ answering (the chain), streaming, tool calling, API keys from files.
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -132,13 +131,9 @@ def prepare_process(spec: str | None) -> None:
     libgomp): for a `llamacpp:` model, OMP_WAIT_POLICY=PASSIVE unless the user set it, because
     OpenMP reads it once and spinning threads crawl on a busy machine (README "Local model")."""
     if (spec or "").strip().lower().startswith("llamacpp:"):  # validated later, by load_chat_model
+        from .llm_llamacpp import use_passive_openmp
+
         use_passive_openmp()
-
-
-def use_passive_openmp() -> None:
-    """OMP_WAIT_POLICY=PASSIVE unless the user set it: the one place rag writes the environment
-    (a process set-up, read by OpenMP when it loads; see `prepare_process`)."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 _DESCRIBE = {

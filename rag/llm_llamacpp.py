@@ -22,6 +22,7 @@ Left out: GPU offload, several models at once, embeddings through llama.cpp.
 from __future__ import annotations
 
 import importlib
+import os
 import queue
 import secrets
 import threading
@@ -45,11 +46,15 @@ class LocalModelTimeout(TimeoutError):
     """The local model did not finish within the timeout (it was stopped)."""
 
 
+def use_passive_openmp() -> None:
+    """OMP_WAIT_POLICY=PASSIVE unless the user set it: the one place rag writes the environment
+    (a process set-up, read by OpenMP when it loads; see `rag.llm.prepare_process`)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
 def import_xllamacpp() -> Any:
     """xllamacpp, imported with OMP_WAIT_POLICY=PASSIVE unless the user chose otherwise
     (OpenMP reads it once, when the library loads)."""
-    from .llm import use_passive_openmp
-
     use_passive_openmp()
     try:
         return importlib.import_module("xllamacpp")
