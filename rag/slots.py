@@ -1,0 +1,477 @@
+"""What a factoid question asks for, and where a sentence holds it: pure functions on text.
+
+Three jobs, for the answer scorer and the citations (issue 15):
+
+* `asked_slot(question)` reads the slot a question asks: a count of which head noun
+  ("Berapa orang yang mengungsi ...": people, not houses) or a time of which event
+  ("Kapan ... diresmikan?"). `match_slot(slot, sentence)` finds the sentence's candidates
+  of that slot (numbers with the noun after them, time expressions) and scores how well
+  each is tied to the asked noun or event words: `slot_match` in [0, 1] and the best
+  candidate's character span.
+* `resolve_dates(sentence, published)` finds relative day words ("Sabtu", "kemarin",
+  "pekan depan", "Sabtu (13/8)", "yesterday") and resolves them against the article's
+  date, as text shown beside a verbatim quote: "Sabtu (13 Agustus 2022)".
+* `dateline_end(sentence)` finds a leading dateline ("Jakarta (ANTARA) - ",
+  "Jakarta, CNN Indonesia - - ", "Liputan6.com, Jakarta: ") so a quote can start after it.
+
+Every span is an offset into the text given, so a quote stays verbatim. Left out: parsing
+(the noun and event are read from word positions, not a syntax tree), spelled-out compound
+numbers beyond one word ("tiga puluh"), and times of day relative to the article's hour
+("tadi pagi").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from .dates import _MONTH_TABLE, _MONTHS, DEFAULT_TZ
+from .lexical import QUESTION_WORDS, STOPWORDS_ID, analyze
+
+# ---------------------------------------------------------------- words
+
+_WORD = re.compile(r"\w+(?:(?:-|(?<=\d)[.,:/](?=\d)|['’](?=\w))\w+)*%?|[$€£%]|US\$|[^\w\s]")
+_NUMERAL = re.compile(r"\d+(?:[.,]\d+)*%?$")
+_NUMBER_WORDS = frozenset(
+    "satu dua tiga empat lima enam tujuh delapan sembilan sepuluh sebelas seratus seribu sejuta "
+    "puluhan ratusan ribuan jutaan belasan one two three four five six seven eight nine ten eleven "
+    "twelve hundred thousand dozens hundreds thousands".split())
+_MULTIPLIERS = frozenset("ribu juta miliar milyar triliun million billion trillion thousand".split())
+_CURRENCY = frozenset("rp rp. us$ $ € £ usd idr eur".split())
+_MONEY_NOUNS = frozenset("rupiah dolar dollar euro yen ringgit pound poundsterling won yuan rp".split())
+# What a number can count, by class: an asked noun of a class accepts any noun of it.
+_CLASSES = {
+    "people": frozenset(
+        "orang jiwa warga korban penduduk penumpang personel pengungsi pasien siswa murid mahasiswa peserta "
+        "pekerja karyawan buruh anggota tersangka pelaku pemain penonton pengunjung wisatawan tentara prajurit "
+        "polisi petugas relawan kk keluarga pemudik calon people persons person victims residents passengers "
+        "members workers players".split()),
+    "money": _MONEY_NOUNS | _MULTIPLIERS,
+    "age": frozenset("tahun years year".split()),
+    "percent": frozenset("persen % percent".split()),
+}
+_ATTRIBUTES = {  # the asked word names a measure, not the counted thing
+    "money": "harga biaya nilai tarif dana uang anggaran gaji modal investasi kerugian denda mahar banderol "
+             "laba pendapatan pendanaan utang transfer omzet price cost worth fee fine salary budget".split(),
+    "age": "usia umur age old".split(),
+    "percent": "persen persentase pertumbuhan share percentage percent".split(),
+}
+_ATTRIBUTE_CLASS = {word: cls for cls, words in _ATTRIBUTES.items() for word in words}
+_CLASSIFIERS = frozenset("unit buah ekor biji lembar batang butir pasang kali".split())
+_SKIP_AFTER_BERAPA = frozenset("banyak jumlah total besar rata-rata kira-kira sekitar".split())
+_EN_NOUNS = {"people": "orang", "houses": "rumah", "homes": "rumah", "times": "kali", "goals": "gol",
+             "countries": "negara", "units": "unit", "days": "hari", "years": "tahun", "matches": "laga",
+             "games": "laga", "points": "poin", "seats": "kursi", "victims": "korban", "cars": "mobil",
+             "vehicles": "kendaraan", "buildings": "bangunan", "schools": "sekolah", "villages": "desa"}
+_CLAUSE_BREAKS = frozenset(", ; : dan serta sedangkan sementara namun tetapi ketika setelah sebelum sesudah "
+                           "lalu kemudian and but while after before when ( )".split())
+_NOT_VERBS = frozenset("menteri direktur dinas diri dirut pertama bersama terhadap tersebut merupakan terakhir "
+                       "termasuk terkait menurut melalui mengenai bertepatan".split())
+_VERB = re.compile(r"(?:me|di|ber|ter|per)\w{3,}$")
+
+
+@dataclass(frozen=True)
+class _Token:
+    text: str
+    start: int
+    end: int
+
+    @property
+    def low(self) -> str:
+        return self.text.lower()
+
+
+def _tokens(text: str) -> list[_Token]:
+    return [_Token(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def _stems(word: str) -> frozenset[str]:
+    return frozenset(analyze(word))
+
+
+def _is_number(token: _Token) -> bool:
+    return bool(_NUMERAL.match(token.text)) or token.low in _NUMBER_WORDS
+
+
+# ---------------------------------------------------------------- the asked slot
+
+_TIME_QUESTION = re.compile(
+    r"\b(?:kapan\w*|when|(?:pada\s+)?(?:tanggal|tgl|hari|bulan|tahun|pukul|jam|abad)\s+(?:berapa|apa)"
+    r"|what\s+(?:time|year|date|day|month)|which\s+(?:year|day|month))\b", re.I)
+_COUNT_QUESTION = re.compile(r"\b(?:berapa\w*|how\s+(?:many|much|old|large|big|long|far|tall|heavy)"
+                             r"|what\s+(?:share|percentage|proportion))\b", re.I)
+_GRAIN = (("clock", re.compile(r"\b(?:pukul|jam)\s+berapa|what\s+time|\bwhat\s+local\s+time", re.I)),
+          ("year", re.compile(r"\btahun\s+(?:berapa|apa)|\b(?:what|which)\s+year", re.I)),
+          ("month", re.compile(r"\bbulan\s+(?:berapa|apa)|\b(?:what|which)\s+month", re.I)),
+          ("date", re.compile(r"\b(?:tanggal|tgl|hari)\s+(?:berapa|apa)|\bwhat\s+(?:date|day)", re.I)))
+_TIME_QUESTION_WORDS = frozenset("kapan kapankah tanggal tgl hari bulan tahun pukul jam abad sejak sampai hingga "
+                                 "paling lambat when time year date day month since until".split())
+
+
+@dataclass(frozen=True)
+class AskedSlot:
+    """What a question asks: `kind` "count" (a number of `nouns`, or of a `measure` class:
+    people, money, age, percent) or "time" (of the `event` words, at `grain`: clock, year,
+    month, date, or any). `event` holds the question's other content stems, the words the
+    candidate must sit next to."""
+
+    kind: str
+    nouns: frozenset[str] = frozenset()
+    measure: str | None = None
+    grain: str = "any"
+    event: frozenset[str] = frozenset()
+
+
+def asked_slot(question: str) -> AskedSlot | None:
+    """The slot `question` asks, or None when it asks no count or time ("Siapa ...?")."""
+    if _TIME_QUESTION.search(question):
+        grain = next((name for name, pattern in _GRAIN if pattern.search(question)), "any")
+        words = [t.low for t in _tokens(question) if t.low not in _TIME_QUESTION_WORDS]
+        return AskedSlot("time", grain=grain, event=_content(" ".join(words)))
+    found = _COUNT_QUESTION.search(question)
+    if not found:
+        return None
+    tokens = [t for t in _tokens(question) if t.text[0].isalnum() or t.text in "%"]
+    at = next(i for i, t in enumerate(tokens) if t.start >= found.start())
+    asked = found.group().lower().split()
+    nouns: list[str] = []
+    measure = {"old": "age", "much": "money", "share": "percent", "percentage": "percent",
+               "proportion": "percent"}.get(asked[-1])
+    if asked[0].startswith("berapa"):
+        after = [t.low for t in tokens[at + 1:at + 4] if t.low not in _SKIP_AFTER_BERAPA]
+        if not after:  # "korban ada berapa?": the noun comes first
+            after = [t.low for t in tokens[max(0, at - 3):at] if t.low not in ("ada", "sebanyak", "yang")][-1:]
+        nouns = after[:2] if after and after[0] in _CLASSIFIERS | _CLASSES["age"] else after[:1]
+    elif asked[-1] == "many" and at + 2 < len(tokens):
+        word = tokens[at + 2].low
+        nouns = [_EN_NOUNS.get(word, word)]
+        asked = [*asked, word]
+    for word in nouns[:1]:
+        measure = measure or _ATTRIBUTE_CLASS.get(word) or next(
+            (cls for cls, members in _CLASSES.items() if word in members and cls != "money"), None)
+    noun_stems = frozenset(s for w in nouns for s in _stems(w))
+    words = " ".join(t.low for t in tokens if t.low not in asked)
+    return AskedSlot("count", nouns=noun_stems, measure=measure, event=_content(words) - noun_stems)
+
+
+def _content(text: str) -> frozenset[str]:
+    return frozenset(analyze(text)) - QUESTION_WORDS
+
+
+# ---------------------------------------------------------------- candidates in a sentence
+
+@dataclass(frozen=True)
+class SlotCandidate:
+    """A number with its noun, or a time expression: `sentence[start:end]`, scored."""
+
+    start: int
+    end: int
+    text: str
+    score: float
+    """slot_match of this candidate: how surely it is what the slot asks, in [0, 1]."""
+
+
+@dataclass(frozen=True)
+class SlotMatch:
+    slot_match: float
+    """The best candidate's score; 0 when the sentence holds no candidate of the slot."""
+    candidate: SlotCandidate | None
+    candidates: tuple[SlotCandidate, ...]
+    """All candidates of the slot's type, best first."""
+
+
+def match_slot(slot: AskedSlot, sentence: str) -> SlotMatch:
+    """Score `sentence`'s candidates for `slot`; offsets are into `sentence`."""
+    tokens = _tokens(sentence)
+    spans = _times(sentence, tokens) if slot.kind == "time" else _counts(tokens)
+    scored = []
+    for first, last, noun in spans:
+        if slot.kind == "time":
+            fit = _grain_fit(slot.grain, sentence[tokens[first].start:tokens[last].end])
+        else:
+            fit = _noun_fit(slot, noun)
+        near = _proximity(slot.event, tokens, first, last)
+        score = fit * ((0.4 + 0.6 * near) if slot.kind == "time" else (0.6 + 0.4 * near))
+        start, end = tokens[first].start, tokens[last].end
+        scored.append(SlotCandidate(start, end, sentence[start:end], round(score, 4)))
+    scored.sort(key=lambda c: (-c.score, c.start))
+    best = scored[0] if scored else None
+    return SlotMatch(best.score if best else 0.0, best, tuple(scored))
+
+
+def _counts(tokens: list[_Token]) -> list[tuple[int, int, list[str]]]:
+    """(first token, last token, noun words) of each number that counts or measures something."""
+    found = []
+    i = 0
+    while i < len(tokens):
+        first = i
+        if tokens[i].low in _CURRENCY and i + 1 < len(tokens) and _is_number(tokens[i + 1]):
+            i += 1
+        if not _is_number(tokens[i]) or _is_time_number(tokens, i):
+            i = first + 1
+            continue
+        last = i
+        while last + 1 < len(tokens) and (tokens[last + 1].low in _MULTIPLIERS or tokens[last + 1].text == "%"):
+            last += 1
+        nouns: list[str] = [tokens[first].low] if first < i else []  # "Rp" is money
+        nouns += [t.low for t in tokens[i + 1:last + 1]]
+        j = last + 1
+        if j + 2 < len(tokens) and tokens[j].text == "(" and tokens[j + 2].text == ")":
+            j += 3  # "30 (tiga puluh) hari"
+        if j < len(tokens) and tokens[j].text[0].isalpha() and tokens[j].low not in _CLAUSE_BREAKS:
+            nouns.append(tokens[j].low)
+            last = j
+            if tokens[j].low in _CLASSIFIERS and j + 1 < len(tokens) and tokens[j + 1].text[0].isalpha():
+                nouns.append(tokens[j + 1].low)  # "2.560 unit mobil"
+        if tokens[i].text.endswith("%"):
+            nouns.append("%")
+        found.append((first, last, nouns))
+        i = last + 1
+    return found
+
+
+def _is_time_number(tokens: list[_Token], i: int) -> bool:
+    """A number that is part of a date, a clock time or a year, not a count."""
+    before = tokens[i - 1].low if i else ""
+    after = tokens[i + 1].low if i + 1 < len(tokens) else ""
+    text = tokens[i].text
+    if "/" in text or ":" in text or before in ("pukul", "jam", "pkl", "tanggal", "tgl"):
+        return True
+    if after in _MONTHS or before in _MONTHS or after in ("wib", "wita", "wit"):
+        return True
+    if not re.fullmatch(r"(?:19|20)\d\d", text):
+        return False
+    # A year unless a noun follows ("2017 orang"): a year cue, or a function word, verb or
+    # punctuation next to it, keeps it a year.
+    if before in ("tahun", "pada", "sejak", "hingga", "sampai", "akhir", "awal", "musim", "in", "since", "until"):
+        return True
+    return not (after[:1].isalpha() and after not in _CLAUSE_BREAKS and after not in STOPWORDS_ID
+                and not _VERB.match(after))
+
+
+def _noun_fit(slot: AskedSlot, nouns: list[str]) -> float:
+    stems = {s for w in nouns for s in _stems(w)} | {w for w in nouns if w in ("%",)}
+    classes = {cls for cls, members in _CLASSES.items() if any(w in members for w in nouns)}
+    if slot.nouns & stems:
+        return 1.0
+    if slot.measure and slot.measure in classes:
+        return 0.85
+    if not nouns:
+        return 0.3  # a bare number: could be anything
+    if not slot.nouns and not slot.measure:
+        return 0.5  # nothing known about what is counted
+    return 0.1  # a number of something else: "340 rumah" for "berapa orang"
+
+
+def _proximity(event: frozenset[str], tokens: list[_Token], first: int, last: int) -> float:
+    """How close the event words sit to tokens[first..last]: each word counts by its nearest
+    occurrence, 1 next to the candidate and less with distance; crossing a clause break or
+    another verb costs as much as three words, so a time or number of another event loses."""
+    if not event:
+        return 1.0
+    best = dict.fromkeys(event, 0.0)
+    for direction, start in ((-1, first - 1), (1, last + 1)):
+        distance = 0.0
+        j = start
+        while 0 <= j < len(tokens) and distance < 12:
+            stems = _stems(tokens[j].text)
+            for s in stems & event:
+                best[s] = max(best[s], 1.0 / (1.0 + distance / 3.0))
+            low = tokens[j].low
+            if low in _CLAUSE_BREAKS:
+                distance += 3.0
+            elif _VERB.match(low) and low not in _NOT_VERBS and not stems & event:
+                distance += 3.0
+            else:
+                distance += 1.0
+            j += direction
+    return sum(best.values()) / len(best)
+
+
+# ---------------------------------------------------------------- time expressions
+
+_WEEKDAYS_ID = ("senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu")
+_WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY_INDEX = {**{w: i for i, w in enumerate(_WEEKDAYS_ID)}, **{w: i for i, w in enumerate(_WEEKDAYS_EN)},
+                  "jum'at": 4, "jum’at": 4, "ahad": 6}
+_DAY = r"(?:senin|selasa|rabu|kamis|jum['’]?at|sabtu|minggu|ahad|monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
+_MONTH = "(?:" + "|".join(sorted((m for m in _MONTHS if len(m) > 3), key=len, reverse=True)) + ")"
+_TIME_PARTS = re.compile(
+    rf"\b{_DAY}\b(?:\s*\(\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?\))?"
+    rf"|\b\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?\s+{_MONTH}\b(?:\s+\d{{4}})?"
+    rf"|\b(?:bulan\s+)?{_MONTH}\s+(?:\d{{4}}|tahun\s+(?:lalu|depan|ini))"
+    rf"|\bbulan\s+{_MONTH}\b|\b{_MONTH}\s+\d{{1,2}}(?:,\s*\d{{4}})?"
+    r"|\(\d{1,2}/\d{1,2}(?:/\d{2,4})?\)"
+    r"|\b(?:pukul|jam|pkl\.?)\s*\d{1,2}(?:[.:]\d{2})?(?:\s*(?:WIB|WITA|WIT|waktu\s+setempat))?"
+    r"|\b\d{1,2}[.:]\d{2}\s*(?:WIB|WITA|WIT)\b"
+    r"|\b(?:hari\s+ini|kemarin(?:\s+lusa)?|besok|lusa|tadi\s+(?:pagi|siang|sore|malam)|semalam|today|yesterday"
+    r"|tomorrow|tonight|(?:pekan|minggu|bulan|tahun|week|month|year)\s+(?:lalu|depan|ini|mendatang|silam)"
+    r"|(?:last|next|this)\s+(?:week|month|year)|akhir\s+pekan|pengujung\s+musim)\b"
+    r"|\b(?:pada|tahun|sejak|hingga|sampai|in|since|until)\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d\b", re.I)
+_JOIN = re.compile(r"[\s,]*(?:(?:pukul|pada|hingga|sampai|dan|-|–)\s*)?(?:(?:pagi|siang|sore|malam)\s*)?$", re.I)
+
+
+def _times(sentence: str, tokens: list[_Token]) -> list[tuple[int, int, list[str]]]:
+    """(first token, last token, []) of each time expression, adjacent parts joined
+    ("Senin (15/1) pukul 17.00 WIB" is one)."""
+    spans: list[list[int]] = []
+    for m in _TIME_PARTS.finditer(sentence):
+        if spans and _JOIN.match(sentence[spans[-1][1]:m.start()]) and m.start() - spans[-1][1] <= 12:
+            spans[-1][1] = m.end()
+        else:
+            spans.append([m.start(), m.end()])
+    out = []
+    for start, end in spans:
+        inside = [i for i, t in enumerate(tokens) if t.start < end and t.end > start]
+        if inside:
+            out.append((inside[0], inside[-1], []))
+    return out
+
+
+def _grain_fit(grain: str, text: str) -> float:
+    """Whether a time expression is of the asked grain: a clock time for "pukul berapa"."""
+    tests = {"clock": r"\d[.:]\d\d|pukul|jam", "year": r"\b(?:19|20)\d\d\b|tahun\s+(?:lalu|depan|ini)",
+             "month": _MONTH + r"|bulan", "date": r"\d|" + _DAY}
+    if grain == "any":
+        return 1.0
+    return 1.0 if re.search(tests[grain], text, re.I) else 0.4
+
+
+# ---------------------------------------------------------------- relative dates
+
+@dataclass(frozen=True)
+class DateNote:
+    """A relative day word of a sentence (`sentence[start:end]`, verbatim) and what it
+    means in the article's calendar: `resolved` is shown beside the quote."""
+
+    start: int
+    end: int
+    phrase: str
+    resolved: str
+    day: date
+    last_day: date
+    """The same as `day` for a day; the last day of a week, month or year ("pekan lalu")."""
+
+
+_RELATIVE = re.compile(
+    rf"\b(?P<wd>{_DAY})\b(?:\s*\((?P<d>\d{{1,2}})/(?P<m>\d{{1,2}})(?:/(?P<y>\d{{2,4}}))?\))?"
+    r"(?:\s+(?P<wdrel>lalu|depan|mendatang|kemarin))?"
+    r"|\b(?P<rel>hari\s+ini|kemarin\s+lusa|kemarin|besok|lusa|today|yesterday|tomorrow)\b"
+    r"|\b(?P<unit>pekan|minggu|bulan|tahun|week|month|year)\s+(?P<dir>lalu|depan|ini|mendatang|silam)\b"
+    r"|\b(?P<endir>last|next|this)\s+(?P<enunit>week|month|year)\b", re.I)
+_DAY_SHIFT = {"hari ini": 0, "today": 0, "kemarin": -1, "yesterday": -1, "kemarin lusa": -2, "besok": 1,
+              "tomorrow": 1, "lusa": 2}
+_FUTURE = re.compile(r"\b(?:akan|bakal|hendak|dijadwalkan|rencananya|will|is\s+to|are\s+to)\b", re.I)
+
+
+def resolve_dates(sentence: str, published: datetime | date) -> list[DateNote]:
+    """The relative day words of `sentence` resolved against the article's publication date
+    (a datetime is read in WIB, the outlets' zone). A bare weekday is the latest such day on or
+    before publication ("Sabtu" in a Saturday article is that day), or the next one after a
+    future word ("akan ... Sabtu", "Sabtu mendatang"); "Sabtu (13/8)" takes its date from the
+    brackets. Labels are Indonesian unless the word is English."""
+    today = _local_day(published)
+    notes = []
+    for m in _RELATIVE.finditer(sentence):
+        english = bool(re.match(r"[a-z]+", m.group(), re.I) and m.group().split()[0].lower() in
+                       (*_WEEKDAYS_EN, "today", "yesterday", "tomorrow", "last", "next", "this", "week", "month",
+                        "year"))
+        if m["wd"]:
+            if m["wd"][0].islower() and m["wd"].lower() == "minggu":
+                continue  # "dua minggu" is a week, not a Sunday
+            day = _weekday(m, today, sentence)
+            if day is None:
+                continue
+            label, last = f"{m['wd']} ({_format_day(day, english)})", day
+        elif m["rel"]:
+            day = last = today + timedelta(days=_DAY_SHIFT[m["rel"].lower()])
+            label = f"{m['rel']} ({_format_day(day, english)})"
+        else:
+            unit = (m["unit"] or m["enunit"]).lower()
+            direction = (m["dir"] or m["endir"]).lower()
+            shift = {"lalu": -1, "silam": -1, "last": -1, "depan": 1, "mendatang": 1, "next": 1}.get(direction, 0)
+            day, last, text = _period(unit, shift, today, english)
+            label = f"{m.group()} ({text})"
+        notes.append(DateNote(m.start(), m.end(), m.group(), label, day, last))
+    return notes
+
+
+def _local_day(published: datetime | date) -> date:
+    if isinstance(published, datetime):
+        return (published.astimezone(DEFAULT_TZ) if published.tzinfo else published).date()
+    return published
+
+
+def _weekday(m: re.Match[str], today: date, sentence: str) -> date | None:
+    if m["d"]:  # "Sabtu (13/8)": the date in brackets, in the year that puts it nearest
+        year = int(m["y"]) + (2000 if len(m["y"]) == 2 else 0) if m["y"] else today.year
+        try:
+            day = date(year, int(m["m"]), int(m["d"]))
+            if not m["y"] and day - today > timedelta(days=183):
+                day = day.replace(year=year - 1)
+            elif not m["y"] and today - day > timedelta(days=183):
+                day = day.replace(year=year + 1)
+        except ValueError:
+            return None
+        return day
+    target = _WEEKDAY_INDEX[m["wd"].lower().replace("’", "'")]
+    rel = (m["wdrel"] or "").lower()
+    future = rel in ("depan", "mendatang") or (not rel and _FUTURE.search(sentence, 0, m.start()) is not None)
+    if future:
+        return today + timedelta(days=(target - today.weekday() - 1) % 7 + 1)
+    back = (today.weekday() - target) % 7
+    if rel in ("lalu", "kemarin") and back == 0:
+        back = 7
+    return today - timedelta(days=back)
+
+
+def _period(unit: str, shift: int, today: date, english: bool) -> tuple[date, date, str]:
+    if unit in ("pekan", "minggu", "week"):
+        start = today - timedelta(days=today.weekday()) + timedelta(weeks=shift)
+        end = start + timedelta(days=6)
+        joiner = " to " if english else " s.d. "
+        return start, end, f"{_format_day(start, english)}{joiner}{_format_day(end, english)}"
+    if unit in ("bulan", "month"):
+        months = today.year * 12 + today.month - 1 + shift
+        start = date(months // 12, months % 12 + 1, 1)
+        following = date((months + 1) // 12, (months + 1) % 12 + 1, 1)
+        return start, following - timedelta(days=1), f"{_month_name(start.month, english)} {start.year}"
+    start = date(today.year + shift, 1, 1)
+    return start, date(start.year, 12, 31), str(start.year)
+
+
+def _month_name(month: int, english: bool) -> str:
+    names = _MONTH_TABLE[month - 1].split("|")[0].split()
+    return (names[-1] if english else names[0]).capitalize()
+
+
+def _format_day(day: date, english: bool = False) -> str:
+    """13 Agustus 2022 (or 13 August 2022)."""
+    return f"{day.day} {_month_name(day.month, english)} {day.year}"
+
+
+# ---------------------------------------------------------------- datelines
+
+_DATELINE = re.compile(
+    r"(?:[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}\s*)?\((?:ANTARA|Antara)(?:\s+News)?\)\s*[-–—]+\s*"
+    r"|[A-Z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3}\s*\((?:[A-Z][\w.]*\s*){1,3}\)\s*[-–—]+\s*"
+    r"|(?:[A-Z][A-Za-z.'’-]*(?:\s+[A-Za-z][A-Za-z.'’-]*){0,3},\s*)?(?:CNN\s+Indonesia|[A-Za-z0-9]+\.(?i:co\.id|com|co|net|id))"
+    r"(?:,\s*[A-Z][A-Za-z]*(?:\s+[A-Z][A-Za-z]*){0,3})?\s*(?:[-–—]+\s*)+"
+    r"|[A-Z]{3,}(?:\s+[A-Z]{2,}){0,2}\s*[-–—]+\s*"
+    r"|[A-Za-z0-9]+\.(?i:co\.id|com|co|net|id),\s*[A-Z][A-Za-z]*(?:\s+[A-Z][A-Za-z]*){0,2}\s*[:\-–—]+\s*"
+    r"|(?:Rimanews|Merdeka|Suara|Kumparan|VIVA|Tribunnews|Okezone|Detik|Tempo)\s*[-–—:]+\s*")
+
+
+def dateline_end(sentence: str) -> int:
+    """Where the text after a leading dateline starts (0 without one): "Jakarta (ANTARA) - ",
+    "JAKARTA, KOMPAS.com - ", "Jakarta, CNN Indonesia - - ", "Liputan6.com, Jakarta: "."""
+    m = _DATELINE.match(sentence)
+    if m is None or m.end() >= len(sentence) or not sentence[m.end()].isalnum() and sentence[m.end()] not in "\"“'":
+        return 0
+    return m.end()
+
+
+def without_dateline(text: str, start: int, end: int) -> tuple[int, int]:
+    """The span text[start:end] with a leading dateline left out: a sub-span, same offsets."""
+    return start + dateline_end(text[start:end]), end
