@@ -27,17 +27,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from .dates import _MONTH_TABLE, _MONTHS, DEFAULT_TZ
-from .lexical import QUESTION_WORDS, STOPWORDS_ID, analyze
+from .lexical import QUESTION_WORDS, STOPWORDS_EN, STOPWORDS_ID, analyze
 
 # ---------------------------------------------------------------- words
 
-_WORD = re.compile(r"\w+(?:(?:-|(?<=\d)[.,:/](?=\d)|['’](?=\w))\w+)*%?|[$€£%]|US\$|[^\w\s]")
+_WORD = re.compile(r"US\$|\w+(?:(?:-|(?<=\d)[.,:/](?=\d)|['’](?=\w))\w+)*%?|[$€£%]|[^\w\s]")
 _NUMERAL = re.compile(r"\d+(?:[.,]\d+)*%?$")
 _NUMBER_WORDS = frozenset(
     "satu dua tiga empat lima enam tujuh delapan sembilan sepuluh sebelas seratus seribu sejuta "
     "puluhan ratusan ribuan jutaan belasan one two three four five six seven eight nine ten eleven "
     "twelve hundred thousand dozens hundreds thousands".split())
 _MULTIPLIERS = frozenset("ribu juta miliar milyar triliun million billion trillion thousand".split())
+_NUMBER_PARTS = frozenset("puluh belas ratus".split())  # "tujuh puluh lokasi"
 _CURRENCY = frozenset("rp rp. us$ $ € £ usd idr eur".split())
 _MONEY_NOUNS = frozenset("rupiah dolar dollar euro yen ringgit pound poundsterling won yuan rp".split())
 # What a number can count, by class: an asked noun of a class accepts any noun of it.
@@ -47,15 +48,23 @@ _CLASSES = {
         "pekerja karyawan buruh anggota tersangka pelaku pemain penonton pengunjung wisatawan tentara prajurit "
         "polisi petugas relawan kk keluarga pemudik calon people persons person victims residents passengers "
         "members workers players".split()),
-    "money": _MONEY_NOUNS | _MULTIPLIERS,
+    "money": _MONEY_NOUNS | _CURRENCY,
     "age": frozenset("tahun years year".split()),
     "percent": frozenset("persen % percent".split()),
+    "size": frozenset("inci inch cm mm meter m km kilometer".split()),
+    "capacity": frozenset("gb tb mb mah liter watt mw gw".split()),
+    "magnitude": frozenset("sr skala magnitudo".split()),
+    "weight": frozenset("kg kilogram gram ton".split()),
 }
 _ATTRIBUTES = {  # the asked word names a measure, not the counted thing
     "money": "harga biaya nilai tarif dana uang anggaran gaji modal investasi kerugian denda mahar banderol "
              "laba pendapatan pendanaan utang transfer omzet price cost worth fee fine salary budget".split(),
     "age": "usia umur age old".split(),
     "percent": "persen persentase pertumbuhan share percentage percent".split(),
+    "size": "ukuran panjang lebar tinggi jarak luas large big long far tall".split(),
+    "capacity": "kapasitas daya capacity".split(),
+    "magnitude": "kekuatan magnitude".split(),
+    "weight": "berat bobot heavy weight".split(),
 }
 _ATTRIBUTE_CLASS = {word: cls for cls, words in _ATTRIBUTES.items() for word in words}
 _CLASSIFIERS = frozenset("unit buah ekor biji lembar batang butir pasang kali".split())
@@ -64,8 +73,11 @@ _EN_NOUNS = {"people": "orang", "houses": "rumah", "homes": "rumah", "times": "k
              "countries": "negara", "units": "unit", "days": "hari", "years": "tahun", "matches": "laga",
              "games": "laga", "points": "poin", "seats": "kursi", "victims": "korban", "cars": "mobil",
              "vehicles": "kendaraan", "buildings": "bangunan", "schools": "sekolah", "villages": "desa"}
+_EN_AUXILIARIES = frozenset("did do does were was are is have has had will would could can in of at on from "
+                           "to by who that which".split())
 _CLAUSE_BREAKS = frozenset(", ; : dan serta sedangkan sementara namun tetapi ketika setelah sebelum sesudah "
                            "lalu kemudian and but while after before when ( )".split())
+_NOT_NOUNS = _CLAUSE_BREAKS | STOPWORDS_ID | STOPWORDS_EN | {"per", "x", "lebih", "hingga", "sampai"}
 _NOT_VERBS = frozenset("menteri direktur dinas diri dirut pertama bersama terhadap tersebut merupakan terakhir "
                        "termasuk terkait menurut melalui mengenai bertepatan".split())
 _VERB = re.compile(r"(?:me|di|ber|ter|per)\w{3,}$")
@@ -97,7 +109,8 @@ def _is_number(token: _Token) -> bool:
 # ---------------------------------------------------------------- the asked slot
 
 _TIME_QUESTION = re.compile(
-    r"\b(?:kapan\w*|when|(?:pada\s+)?(?:tanggal|tgl|hari|bulan|tahun|pukul|jam|abad)\s+(?:berapa|apa)"
+    r"\b(?:kapan\w*|tertanggal\s+berapa|^\s*(?:since\s+|until\s+)?when"
+    r"|(?:pada\s+)?(?:tanggal|tgl|hari|bulan|tahun|pukul|jam|abad)\s+(?:berapa|apa)"
     r"|what\s+(?:time|year|date|day|month)|which\s+(?:year|day|month))\b", re.I)
 _COUNT_QUESTION = re.compile(r"\b(?:berapa\w*|how\s+(?:many|much|old|large|big|long|far|tall|heavy)"
                              r"|what\s+(?:share|percentage|proportion))\b", re.I)
@@ -105,7 +118,7 @@ _GRAIN = (("clock", re.compile(r"\b(?:pukul|jam)\s+berapa|what\s+time|\bwhat\s+l
           ("year", re.compile(r"\btahun\s+(?:berapa|apa)|\b(?:what|which)\s+year", re.I)),
           ("month", re.compile(r"\bbulan\s+(?:berapa|apa)|\b(?:what|which)\s+month", re.I)),
           ("date", re.compile(r"\b(?:tanggal|tgl|hari)\s+(?:berapa|apa)|\bwhat\s+(?:date|day)", re.I)))
-_TIME_QUESTION_WORDS = frozenset("kapan kapankah tanggal tgl hari bulan tahun pukul jam abad sejak sampai hingga "
+_TIME_QUESTION_WORDS = frozenset("kapan kapankah tertanggal tanggal tgl hari bulan tahun pukul jam abad sejak sampai hingga "
                                  "paling lambat when time year date day month since until".split())
 
 
@@ -121,6 +134,11 @@ class AskedSlot:
     measure: str | None = None
     grain: str = "any"
     event: frozenset[str] = frozenset()
+    verbs: frozenset[str] = frozenset()
+    """The event's verbs ("diresmikan", "bermula"): they weigh double, names half."""
+    names: frozenset[str] = frozenset()
+    given: frozenset[str] = frozenset()
+    """The question's own words: a candidate made only of them ("Tour 2018") is no answer."""
 
 
 def asked_slot(question: str) -> AskedSlot | None:
@@ -128,7 +146,7 @@ def asked_slot(question: str) -> AskedSlot | None:
     if _TIME_QUESTION.search(question):
         grain = next((name for name, pattern in _GRAIN if pattern.search(question)), "any")
         words = [t.low for t in _tokens(question) if t.low not in _TIME_QUESTION_WORDS]
-        return AskedSlot("time", grain=grain, event=_content(" ".join(words)))
+        return AskedSlot("time", grain=grain, event=_content(" ".join(words)), **_roles(question))
     found = _COUNT_QUESTION.search(question)
     if not found:
         return None
@@ -143,16 +161,33 @@ def asked_slot(question: str) -> AskedSlot | None:
         if not after:  # "korban ada berapa?": the noun comes first
             after = [t.low for t in tokens[max(0, at - 3):at] if t.low not in ("ada", "sebanyak", "yang")][-1:]
         nouns = after[:2] if after and after[0] in _CLASSIFIERS | _CLASSES["age"] else after[:1]
-    elif asked[-1] == "many" and at + 2 < len(tokens):
-        word = tokens[at + 2].low
-        nouns = [_EN_NOUNS.get(word, word)]
-        asked = [*asked, word]
+        before = [t.low for t in tokens[max(0, at - 2):at] if t.low in _ATTRIBUTE_CLASS]
+        if before:  # "dalam usia berapa"
+            nouns = before[-1:]
+    elif asked[-1] == "many":
+        phrase = []
+        for t in tokens[at + 2:at + 6]:
+            if t.low in _EN_AUXILIARIES:
+                break
+            phrase.append(t.low)
+        if phrase:  # the head is the phrase's last word; only a known one can match Indonesian text
+            nouns = [_EN_NOUNS[phrase[-1]]] if phrase[-1] in _EN_NOUNS else []
+            asked = [*asked, phrase[-1]]
     for word in nouns[:1]:
         measure = measure or _ATTRIBUTE_CLASS.get(word) or next(
             (cls for cls, members in _CLASSES.items() if word in members and cls != "money"), None)
     noun_stems = frozenset(s for w in nouns for s in _stems(w))
     words = " ".join(t.low for t in tokens if t.low not in asked)
-    return AskedSlot("count", nouns=noun_stems, measure=measure, event=_content(words) - noun_stems)
+    return AskedSlot("count", nouns=noun_stems, measure=measure, event=_content(words) - noun_stems,
+                     **_roles(question))
+
+
+def _roles(question: str) -> dict[str, frozenset[str]]:
+    tokens = _tokens(question)
+    verbs = {s for t in tokens if _VERB.match(t.low) and t.low not in _NOT_VERBS for s in _stems(t.text)}
+    names = {s for t in tokens[1:] if t.text[0].isupper() for s in _stems(t.text)}
+    return {"verbs": frozenset(verbs), "names": frozenset(names - verbs),
+            "given": frozenset(t.low for t in tokens)}
 
 
 def _content(text: str) -> frozenset[str]:
@@ -191,9 +226,11 @@ def match_slot(slot: AskedSlot, sentence: str) -> SlotMatch:
             fit = _grain_fit(slot.grain, sentence[tokens[first].start:tokens[last].end])
         else:
             fit = _noun_fit(slot, noun)
-        near = _proximity(slot.event, tokens, first, last)
+        near = _proximity(slot, tokens, first, last)
         score = fit * ((0.4 + 0.6 * near) if slot.kind == "time" else (0.6 + 0.4 * near))
         start, end = tokens[first].start, tokens[last].end
+        if all(t.low in slot.given or not t.text[0].isalnum() for t in tokens[first:last + 1]):
+            score *= 0.3  # the question's own "2018" or "11 tahun": not what it asks
         scored.append(SlotCandidate(start, end, sentence[start:end], round(score, 4)))
     scored.sort(key=lambda c: (-c.score, c.start))
     best = scored[0] if scored else None
@@ -208,18 +245,20 @@ def _counts(tokens: list[_Token]) -> list[tuple[int, int, list[str]]]:
         first = i
         if tokens[i].low in _CURRENCY and i + 1 < len(tokens) and _is_number(tokens[i + 1]):
             i += 1
-        if not _is_number(tokens[i]) or _is_time_number(tokens, i):
+        if not _is_number(tokens[i]) or _is_time_number(tokens, i) or (i and tokens[i - 1].low == "salah"):
             i = first + 1
             continue
         last = i
-        while last + 1 < len(tokens) and (tokens[last + 1].low in _MULTIPLIERS or tokens[last + 1].text == "%"):
+        while last + 1 < len(tokens) and (tokens[last + 1].low in _MULTIPLIERS | _NUMBER_PARTS
+                                          or tokens[last + 1].text == "%"):
             last += 1
         nouns: list[str] = [tokens[first].low] if first < i else []  # "Rp" is money
-        nouns += [t.low for t in tokens[i + 1:last + 1]]
+        nouns += [t.low for t in tokens[i + 1:last + 1] if t.low not in _NUMBER_PARTS]
         j = last + 1
-        if j + 2 < len(tokens) and tokens[j].text == "(" and tokens[j + 2].text == ")":
-            j += 3  # "30 (tiga puluh) hari"
-        if j < len(tokens) and tokens[j].text[0].isalpha() and tokens[j].low not in _CLAUSE_BREAKS:
+        close = next((k for k in range(j + 2, min(j + 5, len(tokens))) if tokens[k].text == ")"), None)
+        if j < len(tokens) and tokens[j].text == "(" and close is not None:
+            j = close + 1  # "30 (tiga puluh) hari"
+        if j < len(tokens) and tokens[j].text[0].isalpha() and tokens[j].low not in _NOT_NOUNS:
             nouns.append(tokens[j].low)
             last = j
             if tokens[j].low in _CLASSIFIERS and j + 1 < len(tokens) and tokens[j + 1].text[0].isalpha():
@@ -251,6 +290,7 @@ def _is_time_number(tokens: list[_Token], i: int) -> bool:
 
 
 def _noun_fit(slot: AskedSlot, nouns: list[str]) -> float:
+    nouns = [w for w in nouns if w not in _MULTIPLIERS]  # "900 ribu" is a bare number
     stems = {s for w in nouns for s in _stems(w)} | {w for w in nouns if w in ("%",)}
     classes = {cls for cls, members in _CLASSES.items() if any(w in members for w in nouns)}
     if slot.nouns & stems:
@@ -261,13 +301,16 @@ def _noun_fit(slot: AskedSlot, nouns: list[str]) -> float:
         return 0.3  # a bare number: could be anything
     if not slot.nouns and not slot.measure:
         return 0.5  # nothing known about what is counted
-    return 0.1  # a number of something else: "340 rumah" for "berapa orang"
+    if slot.measure:
+        return 0.1  # a number of something else: "340 rumah" for "berapa orang"
+    return 0.25  # another noun, neither of a known class: perhaps a synonym
 
 
-def _proximity(event: frozenset[str], tokens: list[_Token], first: int, last: int) -> float:
+def _proximity(slot: AskedSlot, tokens: list[_Token], first: int, last: int) -> float:
     """How close the event words sit to tokens[first..last]: each word counts by its nearest
     occurrence, 1 next to the candidate and less with distance; crossing a clause break or
     another verb costs as much as three words, so a time or number of another event loses."""
+    event = slot.event
     if not event:
         return 1.0
     best = dict.fromkeys(event, 0.0)
@@ -286,7 +329,8 @@ def _proximity(event: frozenset[str], tokens: list[_Token], first: int, last: in
             else:
                 distance += 1.0
             j += direction
-    return sum(best.values()) / len(best)
+    weight = {s: 2.0 if s in slot.verbs else 0.5 if s in slot.names else 1.0 for s in best}
+    return sum(best[s] * weight[s] for s in best) / sum(weight.values())
 
 
 # ---------------------------------------------------------------- time expressions
@@ -296,18 +340,19 @@ _WEEKDAYS_EN = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturda
 _WEEKDAY_INDEX = {**{w: i for i, w in enumerate(_WEEKDAYS_ID)}, **{w: i for i, w in enumerate(_WEEKDAYS_EN)},
                   "jum'at": 4, "jum’at": 4, "ahad": 6}
 _DAY = r"(?:senin|selasa|rabu|kamis|jum['’]?at|sabtu|minggu|ahad|monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
-_MONTH = "(?:" + "|".join(sorted((m for m in _MONTHS if len(m) > 3), key=len, reverse=True)) + ")"
+_MONTH = "(?:" + "|".join(sorted({w for e in _MONTH_TABLE for w in e.split("|")[0].split()} | {"agt", "okt", "sept"},
+                                   key=len, reverse=True)) + ")"
 _TIME_PARTS = re.compile(
-    rf"\b{_DAY}\b(?:\s*\(\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?\))?"
-    rf"|\b\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?\s+{_MONTH}\b(?:\s+\d{{4}})?"
+    rf"\b{_DAY}\b(?:\s*\(\d{{1,2}}/\d{{1,2}}(?:/\d{{2,4}})?\))?(?:\s+(?:pagi|siang|sore|malam)(?:\s+WIB)?)?"
+    rf"|\b\d{{1,2}}(?:\s*(?:[-–]|hingga|sampai|s\.d\.?)\s*\d{{1,2}})?\s+{_MONTH}\b(?:\s+\d{{4}})?(?:\s+(?:lalu|mendatang))?"
     rf"|\b(?:bulan\s+)?{_MONTH}\s+(?:\d{{4}}|tahun\s+(?:lalu|depan|ini))"
-    rf"|\bbulan\s+{_MONTH}\b|\b{_MONTH}\s+\d{{1,2}}(?:,\s*\d{{4}})?"
+    rf"|\bbulan\s+{_MONTH}\b(?:\s+(?:lalu|depan|mendatang|ini))?|\b{_MONTH}\s+\d{{1,2}}(?:,\s*\d{{4}})?"
     r"|\(\d{1,2}/\d{1,2}(?:/\d{2,4})?\)"
     r"|\b(?:pukul|jam|pkl\.?)\s*\d{1,2}(?:[.:]\d{2})?(?:\s*(?:WIB|WITA|WIT|waktu\s+setempat))?"
     r"|\b\d{1,2}[.:]\d{2}\s*(?:WIB|WITA|WIT)\b"
     r"|\b(?:hari\s+ini|kemarin(?:\s+lusa)?|besok|lusa|tadi\s+(?:pagi|siang|sore|malam)|semalam|today|yesterday"
     r"|tomorrow|tonight|(?:pekan|minggu|bulan|tahun|week|month|year)\s+(?:lalu|depan|ini|mendatang|silam)"
-    r"|(?:last|next|this)\s+(?:week|month|year)|akhir\s+pekan|pengujung\s+musim)\b"
+    r"|(?:last|next|this)\s+(?:week|month|year)|akhir\s+pekan|(?:pengujung|akhir|awal)\s+musim(?:\s+(?:ini|nanti|lalu|depan))?)\b"
     r"|\b(?:pada|tahun|sejak|hingga|sampai|in|since|until)\s+(?:19|20)\d\d\b|\b(?:19|20)\d\d\b", re.I)
 _JOIN = re.compile(r"[\s,]*(?:(?:pukul|pada|hingga|sampai|dan|-|–)\s*)?(?:(?:pagi|siang|sore|malam)\s*)?$", re.I)
 
