@@ -76,7 +76,10 @@ _EN_NOUNS = {"people": "orang", "houses": "rumah", "homes": "rumah", "times": "k
 _EN_AUXILIARIES = frozenset("did do does were was are is have has had will would could can in of at on from "
                            "to by who that which".split())
 _CLAUSE_BREAKS = frozenset(", ; : dan serta sedangkan sementara namun tetapi ketika setelah sebelum sesudah "
-                           "lalu kemudian and but while after before when ( )".split())
+                           "lalu kemudian and but while after before when".split())
+# Verbs that only say an event took place: the event is the noun beside them.
+_LIGHT_VERBS = frozenset(analyze("digelar diadakan dilakukan dilaksanakan berlangsung terjadi diselenggarakan "
+                                 "menggelar mengadakan melakukan"))
 _NOT_NOUNS = _CLAUSE_BREAKS | STOPWORDS_ID | STOPWORDS_EN | {"per", "x", "lebih", "hingga", "sampai"}
 _NOT_VERBS = frozenset("menteri direktur dinas diri dirut pertama bersama terhadap tersebut merupakan terakhir "
                        "termasuk terkait menurut melalui mengenai bertepatan".split())
@@ -185,6 +188,7 @@ def asked_slot(question: str) -> AskedSlot | None:
 def _roles(question: str) -> dict[str, frozenset[str]]:
     tokens = _tokens(question)
     verbs = {s for t in tokens if _VERB.match(t.low) and t.low not in _NOT_VERBS for s in _stems(t.text)}
+    verbs -= _LIGHT_VERBS
     names = {s for t in tokens[1:] if t.text[0].isupper() for s in _stems(t.text)}
     return {"verbs": frozenset(verbs), "names": frozenset(names - verbs),
             "given": frozenset(t.low for t in tokens)}
@@ -221,12 +225,11 @@ def match_slot(slot: AskedSlot, sentence: str) -> SlotMatch:
     tokens = _tokens(sentence)
     spans = _times(sentence, tokens) if slot.kind == "time" else _counts(tokens)
     scored = []
-    for first, last, noun in spans:
+    for (first, last, noun), near in zip(spans, _proximities(slot, tokens, spans)):
         if slot.kind == "time":
             fit = _grain_fit(slot.grain, sentence[tokens[first].start:tokens[last].end])
         else:
             fit = _noun_fit(slot, noun)
-        near = _proximity(slot, tokens, first, last)
         score = fit * ((0.4 + 0.6 * near) if slot.kind == "time" else (0.6 + 0.4 * near))
         start, end = tokens[first].start, tokens[last].end
         if all(t.low in slot.given or not t.text[0].isalnum() for t in tokens[first:last + 1]):
@@ -306,31 +309,52 @@ def _noun_fit(slot: AskedSlot, nouns: list[str]) -> float:
     return 0.25  # another noun, neither of a known class: perhaps a synonym
 
 
-def _proximity(slot: AskedSlot, tokens: list[_Token], first: int, last: int) -> float:
-    """How close the event words sit to tokens[first..last]: each word counts by its nearest
-    occurrence, 1 next to the candidate and less with distance; crossing a clause break or
-    another verb costs as much as three words, so a time or number of another event loses."""
+def _proximities(slot: AskedSlot, tokens: list[_Token], spans: list[tuple[int, int, list[str]]]) -> list[float]:
+    """How close the event words sit to each candidate, in [0, 1]: each word counts by its
+    nearest occurrence, 1 next to the candidate and less with distance; crossing a clause break
+    or another verb costs as much as three words, so a time or number of another event loses.
+    An occurrence nearer to another candidate of the sentence counts half: in "psikotes yang
+    digelar pada Senin (22/5) dan tes kesehatan pada Selasa (23/5)" the tes kesehatan is
+    Selasa's."""
     event = slot.event
     if not event:
-        return 1.0
-    best = dict.fromkeys(event, 0.0)
+        return [1.0] * len(spans)
+    stems = [_stems(t.text) & event for t in tokens]
+    reach = [_reach(tokens, stems, first, last) for first, last, _ in spans]
+    owner: dict[int, float] = {}
+    for found in reach:
+        for j, value in found.items():
+            owner[j] = max(owner.get(j, 0.0), value)
+    weight = {s: 2.0 if s in slot.verbs else 0.5 if s in slot.names else 1.0 for s in event}
+    out = []
+    for found in reach:
+        best = dict.fromkeys(event, 0.0)
+        for j, value in found.items():
+            credit = value if value >= owner[j] else value / 2
+            for s in stems[j]:
+                best[s] = max(best[s], credit)
+        out.append(sum(best[s] * weight[s] for s in best) / sum(weight.values()))
+    return out
+
+
+def _reach(tokens: list[_Token], stems: list[frozenset[str]], first: int, last: int) -> dict[int, float]:
+    """Position -> closeness (1 / (1 + distance / 3)) of the event words around tokens[first..last]."""
+    found: dict[int, float] = {}
     for direction, start in ((-1, first - 1), (1, last + 1)):
         distance = 0.0
         j = start
         while 0 <= j < len(tokens) and distance < 12:
-            stems = _stems(tokens[j].text)
-            for s in stems & event:
-                best[s] = max(best[s], 1.0 / (1.0 + distance / 3.0))
+            if stems[j]:
+                found[j] = 1.0 / (1.0 + distance / 3.0)
             low = tokens[j].low
-            if low in _CLAUSE_BREAKS:
+            if low in _CLAUSE_BREAKS or _VERB.match(low) and low not in _NOT_VERBS and not stems[j]:
                 distance += 3.0
-            elif _VERB.match(low) and low not in _NOT_VERBS and not stems & event:
-                distance += 3.0
+            elif tokens[j].text[0].isupper() or not tokens[j].text[0].isalnum():
+                distance += 0.5  # a name or a bracket: "di GOR Universitas Negeri Yogyakarta (UNY)"
             else:
                 distance += 1.0
             j += direction
-    weight = {s: 2.0 if s in slot.verbs else 0.5 if s in slot.names else 1.0 for s in best}
-    return sum(best[s] * weight[s] for s in best) / sum(weight.values())
+    return found
 
 
 # ---------------------------------------------------------------- time expressions
