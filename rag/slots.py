@@ -149,7 +149,8 @@ def asked_slot(question: str) -> AskedSlot | None:
     if _TIME_QUESTION.search(question):
         grain = next((name for name, pattern in _GRAIN if pattern.search(question)), "any")
         words = [t.low for t in _tokens(question) if t.low not in _TIME_QUESTION_WORDS]
-        return AskedSlot("time", grain=grain, event=_content(" ".join(words)), **_roles(question))
+        verbs, names, given = _roles(question)
+        return AskedSlot("time", grain=grain, event=_content(" ".join(words)), verbs=verbs, names=names, given=given)
     found = _COUNT_QUESTION.search(question)
     if not found:
         return None
@@ -173,25 +174,28 @@ def asked_slot(question: str) -> AskedSlot | None:
             if t.low in _EN_AUXILIARIES:
                 break
             phrase.append(t.low)
-        if phrase:  # the head is the phrase's last word; only a known one can match Indonesian text
-            nouns = [_EN_NOUNS[phrase[-1]]] if phrase[-1] in _EN_NOUNS else []
-            asked = [*asked, phrase[-1]]
+        # The head noun is in the phrase before the verb; only a known one can match Indonesian text.
+        head = next((w for w in phrase if w in _EN_NOUNS), None)
+        if head:
+            nouns = [_EN_NOUNS[head]]
+            asked = [*asked, head]
     for word in nouns[:1]:
         measure = measure or _ATTRIBUTE_CLASS.get(word) or next(
             (cls for cls, members in _CLASSES.items() if word in members and cls != "money"), None)
     noun_stems = frozenset(s for w in nouns for s in _stems(w))
-    words = " ".join(t.low for t in tokens if t.low not in asked)
-    return AskedSlot("count", nouns=noun_stems, measure=measure, event=_content(words) - noun_stems,
-                     **_roles(question))
+    rest = " ".join(t.low for t in tokens if t.low not in asked)
+    verbs, names, given = _roles(question)
+    return AskedSlot("count", nouns=noun_stems, measure=measure, event=_content(rest) - noun_stems,
+                     verbs=verbs, names=names, given=given)
 
 
-def _roles(question: str) -> dict[str, frozenset[str]]:
+def _roles(question: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """The question's verb stems, name stems, and lowercased words."""
     tokens = _tokens(question)
     verbs = {s for t in tokens if _VERB.match(t.low) and t.low not in _NOT_VERBS for s in _stems(t.text)}
     verbs -= _LIGHT_VERBS
     names = {s for t in tokens[1:] if t.text[0].isupper() for s in _stems(t.text)}
-    return {"verbs": frozenset(verbs), "names": frozenset(names - verbs),
-            "given": frozenset(t.low for t in tokens)}
+    return frozenset(verbs), frozenset(names - verbs), frozenset(t.low for t in tokens)
 
 
 def _content(text: str) -> frozenset[str]:
@@ -390,7 +394,7 @@ def _times(sentence: str, tokens: list[_Token]) -> list[tuple[int, int, list[str
             spans[-1][1] = m.end()
         else:
             spans.append([m.start(), m.end()])
-    out = []
+    out: list[tuple[int, int, list[str]]] = []
     for start, end in spans:
         inside = [i for i, t in enumerate(tokens) if t.start < end and t.end > start]
         if inside:
@@ -452,7 +456,8 @@ def resolve_dates(sentence: str, published: datetime | date) -> list[DateNote]:
             day = _weekday(m, today, sentence)
             if day is None:
                 continue
-            label, last = f"{m['wd']} ({_format_day(day, english)})", day
+            word = f"{m['wd']} {m['wdrel']}" if m["wdrel"] else m["wd"]  # "Sabtu (13/8)" -> "Sabtu (13 ...)"
+            label, last = f"{word} ({_format_day(day, english)})", day
         elif m["rel"]:
             day = last = today + timedelta(days=_DAY_SHIFT[m["rel"].lower()])
             label = f"{m['rel']} ({_format_day(day, english)})"
