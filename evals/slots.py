@@ -82,14 +82,14 @@ def measure(articles: dict[str, dict], split: str) -> dict[str, dict[str, float]
     for kind, scores in gold_scores.items():
         for t in THRESHOLDS:
             rows[kind][f"answerable lost @{t}"] = sum(s < t for s in scores)
-    for item in load_unanswerable(split=split):
-        slot = asked_slot(item.question)
+    for unanswerable in load_unanswerable(split=split):
+        slot = asked_slot(unanswerable.question)
         if slot is None:
             continue
         row = rows[f"unanswerable {slot.kind}"]
         row["questions"] += 1
         best = 0.0
-        for article_id in item.topic_article_ids:
+        for article_id in unanswerable.topic_article_ids:
             text = articles[article_id]["text"]
             best = max([best, *(match_slot(slot, text[s:e]).slot_match for s, e in sentence_spans(text))])
         for t in THRESHOLDS:
