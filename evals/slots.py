@@ -3,7 +3,8 @@
 a time,
 
   - slot top-1: the sentence holding the gold span ranks first by `slot_match` alone
-    (ties broken by article order), beside word coverage alone and coverage x slot;
+    (ties broken by article order), beside word coverage alone (share of the
+    question's stems in the sentence) and coverage + slot_match;
   - candidate = gold: the best candidate of the gold sentence contains the gold span
     (`contains`) or overlaps it (`overlaps`); `any` when some candidate overlaps it;
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +29,7 @@ from pathlib import Path
 from evals.indosum_qa import default_articles, load_answerable, load_unanswerable
 from rag.chunks import sentence_spans
 from rag.lexical import QUESTION_WORDS, analyze
+from rag.dates import DEFAULT_TZ
 from rag.slots import asked_slot, dateline_end, match_slot, resolve_dates
 
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6)
@@ -61,7 +64,7 @@ def measure(articles: dict[str, dict], split: str) -> dict[str, dict[str, float]
         slot_only = [m.slot_match for m in matches]
         row["slot top-1"] += _top(slot_only) in gold
         row["coverage top-1"] += _top(coverage) in gold
-        row["coverage x slot top-1"] += _top([c * (0.5 + m) for c, m in zip(coverage, slot_only)]) in gold
+        row["coverage + slot top-1"] += _top([c + m for c, m in zip(coverage, slot_only)]) in gold
         best_gold = max(gold, key=lambda k: slot_only[k])
         gold_scores[slot.kind].append(slot_only[best_gold])
         start = min(o for o in occurrences if spans[best_gold][0] <= o < spans[best_gold][1]) - spans[best_gold][0]
@@ -97,6 +100,40 @@ def measure(articles: dict[str, dict], split: str) -> dict[str, dict[str, float]
     return rows
 
 
+_BRACKETED = re.compile(r"\(\d{1,2}/\d{1,2}(?:/\d{2,4})?\)")
+
+
+def weekdays(articles: dict[str, dict]) -> dict[str, float]:
+    """The bare-weekday rule checked on the corpus: every "Sabtu (13/8)" of every article, its
+    brackets removed, resolved as a bare "Sabtu" against the article's date; agreed when the
+    result is the bracketed date. (Articles, not questions: no split is involved.)"""
+    counts = {"weekday with date": 0.0, "bare rule agrees": 0.0, "weekday matches its date": 0.0,
+              "date within 6 days": 0.0, "... and bare rule agrees": 0.0}
+    for record in articles.values():
+        published = datetime.fromisoformat(record["date"].replace("Z", "+00:00"))
+        for s, e in sentence_spans(record["text"]):
+            sentence = record["text"][s:e]
+            for note in resolve_dates(sentence, published):
+                if not _BRACKETED.search(note.phrase):
+                    continue
+                counts["weekday with date"] += 1
+                counts["weekday matches its date"] += note.day.weekday() == _weekday_number(note.phrase)
+                bare = sentence[:note.start] + _BRACKETED.sub("", note.phrase) + sentence[note.end:]
+                again = [n for n in resolve_dates(bare, published) if n.start == note.start]
+                agrees = bool(again) and again[0].day == note.day
+                near = abs((note.day - published.astimezone(DEFAULT_TZ).date()).days) <= 6
+                counts["bare rule agrees"] += agrees
+                counts["date within 6 days"] += near
+                counts["... and bare rule agrees"] += near and agrees
+    return counts
+
+
+def _weekday_number(phrase: str) -> int:
+    word = phrase.split()[0].split("(")[0].lower().replace("'", "").replace("’", "")
+    return ("senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu").index(word) if word in (
+        "senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu") else -1
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=Path, default=default_articles())
@@ -114,6 +151,11 @@ def main() -> None:
             print(f"{split} {kind} ({n:.0f} questions)")
             for name, value in row.items():
                 print(f"  {name:<28} {value:>4.0f}  {value / n:.3f}" if n else f"  {name} {value}")
+    counts = weekdays(articles)
+    n = counts.pop("weekday with date")
+    print(f"corpus: {n:.0f} weekdays with a bracketed date ('Sabtu (13/8)')")
+    for name, value in counts.items():
+        print(f"  {name:<28} {value:>4.0f}  {value / n:.3f}")
 
 
 if __name__ == "__main__":

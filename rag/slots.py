@@ -435,6 +435,7 @@ _RELATIVE = re.compile(
     r"|\b(?P<endir>last|next|this)\s+(?P<enunit>week|month|year)\b", re.I)
 _DAY_SHIFT = {"hari ini": 0, "today": 0, "kemarin": -1, "yesterday": -1, "kemarin lusa": -2, "besok": 1,
               "tomorrow": 1, "lusa": 2}
+FUTURE_WINDOW_CHARS = 60
 _FUTURE = re.compile(r"\b(?:akan|bakal|hendak|dijadwalkan|rencananya|will|is\s+to|are\s+to)\b", re.I)
 
 
@@ -459,7 +460,7 @@ def resolve_dates(sentence: str, published: datetime | date) -> list[DateNote]:
             word = f"{m['wd']} {m['wdrel']}" if m["wdrel"] else m["wd"]  # "Sabtu (13/8)" -> "Sabtu (13 ...)"
             label, last = f"{word} ({_format_day(day, english)})", day
         elif m["rel"]:
-            day = last = today + timedelta(days=_DAY_SHIFT[m["rel"].lower()])
+            day = last = today + timedelta(days=_DAY_SHIFT[" ".join(m["rel"].lower().split())])
             label = f"{m['rel']} ({_format_day(day, english)})"
         else:
             unit = (m["unit"] or m["enunit"]).lower()
@@ -491,9 +492,13 @@ def _weekday(m: re.Match[str], today: date, sentence: str) -> date | None:
         return day
     target = _WEEKDAY_INDEX[m["wd"].lower().replace("’", "'")]
     rel = (m["wdrel"] or "").lower()
-    future = rel in ("depan", "mendatang") or (not rel and _FUTURE.search(sentence, 0, m.start()) is not None)
+    # A future word in the same stretch of the sentence ("akan digelar Minggu"), not in an
+    # earlier quote or clause ("... akan juara," kata Marcus, Jumat).
+    clause = max(0, m.start() - FUTURE_WINDOW_CHARS)
+    clause = max([clause, *(i + 1 for i in range(clause, m.start()) if sentence[i] in "\",;”")])
+    future = rel in ("depan", "mendatang") or (not rel and _FUTURE.search(sentence, clause, m.start()) is not None)
     if future:
-        return today + timedelta(days=(target - today.weekday() - 1) % 7 + 1)
+        return today + timedelta(days=(target - today.weekday()) % 7)  # "akan ... Minggu" on a Sunday: today
     back = (today.weekday() - target) % 7
     if rel in ("lalu", "kemarin") and back == 0:
         back = 7
