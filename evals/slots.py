@@ -28,9 +28,10 @@ from pathlib import Path
 
 from evals.indosum_qa import default_articles, load_answerable, load_unanswerable
 from rag.chunks import sentence_spans
-from rag.lexical import QUESTION_WORDS, analyze
 from rag.dates import DEFAULT_TZ
-from rag.slots import asked_slot, dateline_end, match_slot, resolve_dates
+from rag.lexical import QUESTION_WORDS, analyze
+from rag.quotes import dateline_end, resolve_dates
+from rag.slots import asked_slot, match_slot
 
 THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6)
 

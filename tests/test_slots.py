@@ -1,4 +1,4 @@
-"""rag.slots on real articles: the number tied to the asked noun, the time tied to the asked
+"""rag.slots and rag.quotes on real articles: the number tied to the asked noun, the time tied to the asked
 event, relative dates resolved against the article's date, quotes without the dateline.
 The seed article (ANTARA) always; IndoSum articles when ../shared/data is there."""
 
@@ -14,8 +14,8 @@ import pytest
 from evals.indosum_qa import default_articles, load_unanswerable
 from rag.articles import Article, read_path
 from rag.chunks import sentence_spans
-from rag.slots import (AskedSlot, SlotCandidate, asked_slot, dateline_end, match_slot, resolve_dates,
-                       without_dateline)
+from rag.quotes import dateline_end, resolve_dates, without_dateline
+from rag.slots import AskedSlot, SlotCandidate, asked_slot, match_slot
 from tests.conftest import SEED
 
 ARTICLES = default_articles()
