@@ -73,6 +73,13 @@ WEEKDAY_NAMES: frozenset[str] = frozenset("senin selasa rabu kamis jumat sabtu m
                                           "wednesday thursday friday saturday sunday".split())
 """Weekday names as single words (WEEKDAY_PATTERN below also reads their variants: "jum'at", "tue")."""
 
+
+def month_name(month: int, english: bool = False) -> str:
+    """A month's name, capitalised: 8 -> "Agustus" (or "August")."""
+    names = _MONTH_TABLE[month - 1].split("|")[0].split()
+    return (names[-1] if english else names[0]).capitalize()
+
+
 INDONESIAN_WEEKDAYS = ("senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu")
 """senin ... minggu, Monday first, as most often spelt; WEEKDAY_PATTERN also reads "jum'at" and "ahad"."""
 _WEEKDAY_SPELLINGS = {"jumat": r"jum['’`]?at"}

@@ -224,6 +224,8 @@ def evaluate(
 # ---------------------------------------------------------------- answers
 
 UNANSWERABLE = Path(__file__).resolve().parents[1] / "evals" / "unanswerable-indosum.jsonl"
+INDOSUM_QA = Path(__file__).resolve().parents[1] / "evals" / "indosum_qa"
+"""The IndoSum QA set (issue 15): answerable.jsonl and unanswerable.jsonl, split by article."""
 
 
 def _answer_rows(assistant, questions: Sequence[tuple[str, str, str | None]]) -> dict[str, float]:
@@ -268,9 +270,21 @@ def unanswerable_questions(path: Path = UNANSWERABLE, part: str = "all") -> list
     return [(r["question"], "", None) for i, r in enumerate(rows, start=1) if keep(i)]
 
 
+def indosum_qa_questions(split: str, answerable: bool, folder: Path = INDOSUM_QA) -> list[tuple[str, str, str | None]]:
+    """(question, gold span or "" when unanswerable, gold article id or None) of one split of
+    the IndoSum QA set; [] when the set is not beside this checkout (an installed package)."""
+    path = folder / ("answerable.jsonl" if answerable else "unanswerable.jsonl")
+    if not path.is_file():
+        return []
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [(r["question"], r["answer"], r["article_id"]) if answerable else (r["question"], "", None)
+            for r in rows if r["split"] == split]
+
+
 def evaluate_answers(data_dir: Path, work_dir: Path, settings: Settings, split: str = "test",
                      limit: int | None = None, progress: bool = True) -> list[tuple[str, dict[str, float]]]:
-    """FacQA questions on the FacQA passages; unanswerable questions on the IndoSum articles.
+    """FacQA questions on the FacQA passages; on the IndoSum articles, the IndoSum QA set's
+    answerable and unanswerable questions of `split`, and the earlier unanswerable set.
     Answered as configured: extractive, or by RAG_LLM's model (`model_answered`: the share of
     answers the model wrote rather than the extractive fallback)."""
     from .answer import open_assistant
@@ -291,18 +305,24 @@ def evaluate_answers(data_dir: Path, work_dir: Path, settings: Settings, split: 
     try:
         part = "odd" if split == "valid" else "even"
         unanswerable = unanswerable_questions(part=part)
+        assistant = open_assistant(settings, searcher=indosum)
+        for answerable in (True, False):
+            questions = indosum_qa_questions(split, answerable)
+            if questions:
+                rows.append((f"indosum-qa {'answerable' if answerable else 'unanswerable'} ({split})",
+                             _answer_rows(assistant, questions[:limit] if limit else questions)))
         rows.append((f"indosum unanswerable ({part})",
-                     _answer_rows(open_assistant(settings, searcher=indosum), unanswerable[:limit] if limit else unanswerable)))
+                     _answer_rows(assistant, unanswerable[:limit] if limit else unanswerable)))
     finally:
         indosum.close()
     return rows
 
 
 def format_answer_table(rows: list[tuple[str, dict[str, float]]]) -> str:
-    header = (f"{'set':<30} {'n':>5} {'ans in 1st quote':>16} {'cite precision':>14} {'refused (ans.)':>14} "
+    header = (f"{'set':<34} {'n':>5} {'ans in 1st quote':>16} {'cite precision':>14} {'refused (ans.)':>14} "
               f"{'refused (unans.)':>16} {'p50 ms':>7} {'p95 ms':>7}")
     lines = [header, "-" * len(header)]
     for name, m in rows:
-        lines.append(f"{name:<30} {m['questions']:>5} {m['answer_in_first_quote']:>16.3f} {m['citation_precision']:>14.3f} "
+        lines.append(f"{name:<34} {m['questions']:>5} {m['answer_in_first_quote']:>16.3f} {m['citation_precision']:>14.3f} "
                      f"{m['refused_answerable']:>14.3f} {m['refused_unanswerable']:>16.3f} {m['p50_ms']:>7.0f} {m['p95_ms']:>7.0f}")
     return "\n".join(lines)
