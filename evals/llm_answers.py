@@ -12,7 +12,7 @@ the same machine load, and the sets taking turns so that a run cut short by `--b
 the first `--questions` FacQA valid questions on the FacQA passages (the whole passage
 set, as `rag eval` indexes it, or `--facqa-index`), and `--questions` answerable plus
 `--unanswerable` unanswerable questions of the IndoSum QA set (evals/indosum_qa, spread
-over the valid split) on an index of their articles plus the first `--distractors`
+over the valid split) on an index of the valid split's articles plus the first `--distractors`
 other IndoSum articles (or `--indosum-index`, e.g. the full IndoSum eval index).
 
 Columns, per set and system:
@@ -95,10 +95,12 @@ def facqa_items(data_dir: Path, count: int) -> list[Item]:
 
 
 def indosum_items(answerable: int, unanswerable: int) -> tuple[list[Item], list[Item], set[str]]:
-    """Answerable and unanswerable valid questions, and the articles they are about."""
-    asked = _spread(sorted(load_answerable(split="valid"), key=lambda q: q.id), answerable)
-    unasked = _spread(sorted(load_unanswerable(split="valid"), key=lambda q: q.id), unanswerable)
-    articles = {q.article_id for q in asked} | {a for q in unasked for a in q.topic_article_ids}
+    """Answerable and unanswerable valid questions, and the articles of the valid split."""
+    every, every_unanswerable = load_answerable(split="valid"), load_unanswerable(split="valid")
+    asked = _spread(sorted(every, key=lambda q: q.id), answerable)
+    unasked = _spread(sorted(every_unanswerable, key=lambda q: q.id), unanswerable)
+    # All the valid split's articles, however many questions are asked: one index for every run.
+    articles = {q.article_id for q in every} | {a for q in every_unanswerable for a in q.topic_article_ids}
     return ([Item(q.question, q.answer, q.article_id) for q in asked],
             [Item(q.question, "", None) for q in unasked], articles)
 
@@ -116,7 +118,7 @@ def indosum_index(settings: Settings, folder: Path, wanted: set[str], distractor
     missing = wanted - {a.id for a in chosen}
     if missing:
         raise SystemExit(f"IndoSum articles not found in {default_articles()}: {sorted(missing)[:3]} ...")
-    build_index(settings.replace(index_dir=folder), articles=chosen, progress=False)
+    build_index(settings.replace(index_dir=folder), articles=chosen, progress=False, yes=True)  # a scratch index
     return Searcher.open(folder)
 
 
@@ -254,8 +256,8 @@ def main(argv: list[str] | None = None) -> None:
                     assistant.llm.load()  # loaded once per process, before the clock runs
         assistants[plans[0][0], "extractive"].ask(plans[0][2][0].question)  # warm-up: embedder, stems
         # The sets take turns, question by question, so that a run cut short by --budget covers all.
-        queue = [(name, item) for turn in itertools.zip_longest(*[[(n, i) for i in items] for n, _, items in plans])
-                 for name, item in turn if item is not None]
+        queue = [pair for turn in itertools.zip_longest(*[[(n, i) for i in items] for n, _, items in plans])
+                 for pair in turn if pair is not None]
         for done, (name, item) in enumerate(queue, start=1):
             if deadline is not None and time.monotonic() > deadline:
                 print(f"--budget {args.budget:g} min reached after {done - 1} of {len(queue)} questions",
