@@ -32,8 +32,9 @@ llm: install
 test-model: install
 	$(BIN)/rag models install gemma3-270m
 
+# Two workers, one test file each at a time (a file's fixtures, e.g. its Chroma server, stay in one worker).
 test: install test-model
-	$(BIN)/pytest -m "not eval"
+	$(BIN)/pytest -m "not eval" -n 2 --dist loadfile
 
 bench: install
 	$(BIN)/python -m bench.indexing
