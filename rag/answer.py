@@ -76,8 +76,7 @@ class Answer:
         """The answer as data (`rag ask --json`, the UI's /ask): `citations` each with `spans`
         [{quote, start, end}, ...] (the first also as `quote`/`start`/`end`), and `sentences`
         [{text, citations: [{n, span, quote, start, end}, ...]}, ...]."""
-        citations = [{**{k: v for k, v in asdict(c).items() if k != "spans"},
-                      "spans": [asdict(span) for span in c.spans]} for c in self.citations]
+        citations = [c.to_json() for c in self.citations]
         sentences = [{"text": sentence.text,
                       "citations": [{"n": n, "span": index, **asdict(self.span(n, index))}
                                     for n, index in sentence.cites]} for sentence in self.sentences]

@@ -37,6 +37,7 @@ from .dates import DateRange, find_time_expression
 from .embeddings import Embedder, load_embedder
 from .errors import IndexMismatch
 from .lexical import LexicalIndex, load_stems
+from .refs import ArticleRef, HasRef
 from .settings import DEFAULT_K, Settings
 from .store import Index, IndexDir, Manifest
 from .tables import CHUNK_TABLE, LEXICAL_DIR, STEM_CACHE, VECTORS, join_chunks
@@ -70,13 +71,11 @@ class Filters:
 
 
 @dataclass
-class Hit:
-    article_id: str
-    title: str
-    source: str | None
-    published: str | None
-    url: str | None
-    author: str | None
+class Hit(HasRef):
+    """One article found: its `ref` (also readable as `hit.title`, `hit.source`, ...), the
+    chunk shown for it (offsets into the article body) and its scores."""
+
+    ref: ArticleRef
     chunk_index: int
     start: int
     end: int
@@ -89,7 +88,10 @@ class Hit:
     dense_score: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The reference's fields, then the chunk's and the scores, in one flat dict."""
+        fields = asdict(self)
+        del fields["ref"]
+        return {**self.ref.to_json(), **fields}
 
 
 class ChunkTable:
@@ -359,9 +361,7 @@ class Searcher:
         for article_id, chunk_id in zip(chosen, chunk_ids):
             doc, meta = rows[chunk_id]
             hits.append(Hit(
-                article_id=article_id, title=meta.get("title", ""), source=meta.get("source"),
-                published=meta.get("published"), url=meta.get("url"), author=meta.get("author"),
-                chunk_index=meta["chunk_index"], start=meta["start"], end=meta["end"], text=doc,
+                ref=ArticleRef.from_metadata(meta), chunk_index=meta["chunk_index"], start=meta["start"], end=meta["end"], text=doc,
                 score=round(fused[article_id], 6), outlets=outlets[article_id], duplicates=duplicates[article_id],
                 lexical_score=round(lexical.get(article_id, 0.0), 4),
                 dense_score=round(dense.get(self.table.position[chunk_id], 0.0), 4),
