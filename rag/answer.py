@@ -43,9 +43,11 @@ from .evidence import (
     rank_evidence,
 )
 from .lexical import analyze
-from .search import Filters, Hit, Searcher
+from .search import Context, Filters, Hit, Retrieval, Searcher
 from .settings import DEFAULT_K, Settings
 
+CONTEXT_RADIUS = 1
+"""Neighbour chunks each side of a hit's chunk that the answer's sentences are chosen from."""
 _FOLLOW_UP = frozenset("itu tersebut dia ia mereka beliau sana situ tadi it its they them their he she his her that "
                        "those there this".split())
 
@@ -76,8 +78,7 @@ class Answer:
         """The answer as data (`rag ask --json`, the UI's /ask): `citations` each with `spans`
         [{quote, start, end}, ...] (the first also as `quote`/`start`/`end`), and `sentences`
         [{text, citations: [{n, span, quote, start, end}, ...]}, ...]."""
-        citations = [{**{k: v for k, v in asdict(c).items() if k != "spans"},
-                      "spans": [asdict(span) for span in c.spans]} for c in self.citations]
+        citations = [c.to_json() for c in self.citations]
         sentences = [{"text": sentence.text,
                       "citations": [{"n": n, "span": index, **asdict(self.span(n, index))}
                                     for n, index in sentence.cites]} for sentence in self.sentences]
@@ -160,22 +161,24 @@ class Assistant:
         question = check_question(question)
         language = question_language(question)
         query = resolve_follow_up(question, history)
-        hits = self.searcher.search(query, k=self.k, filters=filters, as_of=as_of)
+        # One pass: the question is embedded once and each hit's context read once (one request).
+        found = self.searcher.retrieve(query, k=self.k, filters=filters, as_of=as_of, context_radius=CONTEXT_RADIUS)
+        hits = found.hits
         if not hits:
             answer = Answer(PHRASES[language]["no_articles"], refused=True, language=language, query=query)
             yield answer.text
             yield answer
             return
-        evidence = self.evidence(query, hits, language)
+        evidence = self.evidence(query, found, language)
         if not self.answerable(evidence):
             answer = Answer(PHRASES[language]["refusal"], refused=True, language=language, query=query)
             yield answer.text
             yield answer
             return
         if self.llm is not None:
-            yield from self._generate(question, query, hits, evidence, language)
+            yield from self._generate(question, query, found, evidence, language)
             return
-        answer = self.extractive(evidence, language)
+        answer = self.extractive(evidence, language, found)
         answer.query = query
         self._note_if_dated(answer, question)
         for piece in _pieces(answer.text):
@@ -184,15 +187,15 @@ class Assistant:
 
     # ------------------------------------------------------------ with an LLM
 
-    def _generate(self, question: str, query: str, hits: list[Hit], evidence: list[Evidence],
+    def _generate(self, question: str, query: str, found: Retrieval, evidence: list[Evidence],
                   language: str) -> Iterator[str | Answer]:
         from .llm import failure_reason
         from .prompts import REFUSAL_SENTINEL, answer_messages
 
         assert self.llm is not None  # only called with a model (internal invariant, not input)
 
-        sources = [(hit, *self.searcher.context(hit.article_id, hit.chunk_index, radius=self.llm_source_radius))
-                   for hit in hits]
+        contexts = self._contexts(found, self.llm_source_radius)
+        sources = [(hit, *contexts[hit.article_id, hit.chunk_index]) for hit in found.hits]
         messages = answer_messages(question, [(hit, text) for hit, _, _, text in sources], language)
         produced: list[str] = []
         try:
@@ -205,7 +208,7 @@ class Assistant:
             notice = {"llm_timeout": PHRASES[language]["llm_timeout"].format(seconds=self.llm_timeout_s),
                       "llm_unreachable": PHRASES[language]["llm_down"]}.get(
                           reason, f"{PHRASES[language]['llm_down']} ({type(err).__name__})")
-            answer = self.extractive(evidence, language)
+            answer = self.extractive(evidence, language, found)
             answer.notice, answer.query = notice, query
             answer.mode, answer.fallback_reason = "extractive_fallback", reason
             yield answer
@@ -219,7 +222,7 @@ class Assistant:
         answer = Answer(checked.text, citations=checked.citations, language=language, sentences=checked.sentences,
                         mode=self.llm_name or "llm")
         if not answer.citations:  # nothing the model wrote could be checked against a source
-            answer = self.extractive(evidence, language)
+            answer = self.extractive(evidence, language, found)
             answer.notice = PHRASES[language]["unverified"]
             answer.mode, answer.fallback_reason = "extractive_fallback", "llm_unverified"
         answer.query = query
@@ -228,21 +231,23 @@ class Assistant:
 
     # ------------------------------------------------------------ evidence
 
-    def evidence(self, query: str, hits: list[Hit], language: str = "id") -> list[Evidence]:
-        """Sentences of the hits, the likeliest to hold the answer first."""
+    def evidence(self, query: str, found: Retrieval | list[Hit], language: str = "id") -> list[Evidence]:
+        """Sentences of the hits (a search's `Retrieval`, or hits alone), the likeliest to hold
+        the answer first."""
+        hits = found.hits if isinstance(found, Retrieval) else found
         idf = self.searcher.lexical.idf
         # Across languages only names and numbers can match (see Question.parse).
         parsed = {lang: Question.parse(query, idf, cross_lingual=lang != language) for lang in ("id", "en")}
         # Long articles are cut to the sentences that share most of the question's words as
         # the top article's language can match them: across languages, its names.
         cross_lingual = self._language(hits[0]) != language
-        found, dense = self.candidates(query, hits, parsed[self._language(hits[0])])
-        if not found:
+        candidates, dense = self.candidates(query, found, parsed[self._language(hits[0])])
+        if not candidates:
             return []
-        languages = [self._language(c.hit) for c in found]
+        languages = [self._language(c.hit) for c in candidates]
         if cross_lingual:
-            return rank_cross_lingual(query, language, languages, found, dense, idf)
-        return rank_evidence([parsed[lang] for lang in languages], found, dense)
+            return rank_cross_lingual(query, language, languages, candidates, dense, idf)
+        return rank_evidence([parsed[lang] for lang in languages], candidates, dense)
 
     def answerable(self, evidence: list[Evidence]) -> bool:
         """Whether the best sentence is likely enough to answer (else the answer is a refusal)."""
@@ -255,34 +260,50 @@ class Assistant:
     def _language(self, hit: Hit) -> str:
         return "en" if self.searcher.articles.get(hit.article_id, {}).get("language", "id") == "en" else "id"
 
-    def candidates(self, query: str, hits: list[Hit],
+    def candidates(self, query: str, found: Retrieval | list[Hit],
                    question: Question | None = None) -> tuple[list[Candidate], np.ndarray]:
         """The sentences (4+ words) of the hits' best chunks with a neighbour chunk each side,
         and their dense similarity to the query. Long articles give many sentences: only
         the MAX_CANDIDATES whose neighbourhood shares most of the question's words are
-        embedded (latency), when `question` is given."""
-        found: list[Candidate] = []
+        embedded (latency), when `question` is given. A `Retrieval` of `query` gives its
+        contexts and query vector; hits alone are read and embedded here."""
+        if not isinstance(found, Retrieval):
+            found = Retrieval(query, found)
+        hits, contexts = found.hits, self._contexts(found, CONTEXT_RADIUS)
+        candidates: list[Candidate] = []
         top = hits[0].score or 1.0
         for rank, hit in enumerate(hits, start=1):
-            start, _, context = self.searcher.context(hit.article_id, hit.chunk_index, radius=1)
+            start, _, context = contexts[hit.article_id, hit.chunk_index]
             spans = sentence_spans(context)
             for i, (s, e) in enumerate(spans):
                 if len(context[s:e].split()) < 4:
                     continue
                 window = context[spans[max(0, i - 1)][0]:spans[min(len(spans) - 1, i + 1)][1]]
-                found.append(Candidate(hit, rank, hit.score / top, start + s, start + e, context[s:e], window))
-        if question is not None and len(found) > MAX_CANDIDATES:
-            found = sorted(found, key=lambda c: -coverage(question, set(analyze(c.window))))[:MAX_CANDIDATES]
-        if not found:
+                candidates.append(Candidate(hit, rank, hit.score / top, start + s, start + e, context[s:e], window))
+        if question is not None and len(candidates) > MAX_CANDIDATES:
+            candidates = sorted(candidates, key=lambda c: -coverage(question, set(analyze(c.window))))[:MAX_CANDIDATES]
+        if not candidates:
             return [], np.zeros(0, dtype=np.float32)
-        vectors = self.searcher.embedder.encode_passages([c.text for c in found])
-        return found, vectors @ self.searcher.embedder.encode_queries([query])[0]
+        vectors = self.searcher.embedder.encode_passages([c.text for c in candidates])
+        vector = found.vector if found.vector is not None and found.query == query else None
+        if vector is None:
+            vector = self.searcher.embedder.encode_queries([query])[0]
+        return candidates, vectors @ vector
 
-    def extractive(self, evidence: list[Evidence], language: str) -> Answer:
+    def _contexts(self, found: Retrieval, radius: int) -> dict[tuple[str, int], Context]:
+        """Each hit's context at `radius`: the ones the search read, else read now (one request)."""
+        keys = [(hit.article_id, hit.chunk_index) for hit in found.hits]
+        if found.radius == radius and all(key in found.contexts for key in keys):
+            return found.contexts
+        return self.searcher.contexts(keys, radius)
+
+    def extractive(self, evidence: list[Evidence], language: str, found: Retrieval | None = None) -> Answer:
+        """The best few sentences of `evidence`, each cited; `found` (the search the evidence
+        came from) saves reading the best sentence's context again."""
         chosen: list[Evidence] = []
         seen: set[str] = set()
         if evidence and not evidence[0].has_kind:
-            evidence = [self._with_neighbour(evidence[0], evidence), *evidence[1:]]
+            evidence = [self._with_neighbour(evidence[0], evidence, found), *evidence[1:]]
         for item in evidence:
             key = " ".join(re.findall(r"\w+", item.text.lower()))
             # Further sentences only when nearly as likely as the best (odds within e) and answering;
@@ -310,14 +331,16 @@ class Assistant:
             sentences.append(AnswerSentence(item.text, ((n, index),)))
         return Answer(" ".join(parts), citations=citer.citations(), language=language, sentences=sentences)
 
-    def _with_neighbour(self, best: Evidence, evidence: list[Evidence]) -> Evidence:
+    def _with_neighbour(self, best: Evidence, evidence: list[Evidence], found: Retrieval | None = None) -> Evidence:
         """The best sentence matches the question but lacks what it asks for ("Kapan ...?"
         and no time in it): when the next (or previous) sentence of the article has it, as in
         "... meraih emas. Dia ... Rabu (10/8).", both are quoted together, one span."""
         same = {(e.start, e.end): e for e in evidence if e.hit.article_id == best.hit.article_id and e.has_kind}
         if not same:
             return best
-        start, _, context = self.searcher.context(best.hit.article_id, best.hit.chunk_index, radius=1)
+        key = (best.hit.article_id, best.hit.chunk_index)
+        known = found.contexts.get(key) if found is not None and found.radius == CONTEXT_RADIUS else None
+        start, _, context = known or self.searcher.context(*key, radius=CONTEXT_RADIUS)
         spans = [(start + s, start + e) for s, e in sentence_spans(context)]
         at = next((i for i, span in enumerate(spans) if span == (best.start, best.end)), None)
         if at is None:

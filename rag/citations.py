@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Hashable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from .chunks import sentence_spans
 from .evidence import PHRASES
 from .lexical import analyze
+from .refs import ArticleRef, HasRef
 from .search import Hit
 
 Source = tuple[Hit, int, int, str]
@@ -37,17 +39,13 @@ class Span:
 
 
 @dataclass(frozen=True)
-class Citation:
-    """One cited article, with every span of it that the answer quotes (`spans`, best first).
-    `quote`, `start` and `end` are the first span, for readers of the earlier shape."""
+class Citation(HasRef):
+    """One cited article (`ref`, also readable as `citation.title`, ...), with every span of
+    it that the answer quotes (`spans`, best first). `quote`, `start` and `end` are the first
+    span, for readers of the earlier shape."""
 
     n: int
-    article_id: str
-    title: str
-    source: str | None
-    published: str | None
-    url: str | None
-    author: str | None
+    ref: ArticleRef
     quote: str
     start: int
     end: int
@@ -63,9 +61,12 @@ class Citation:
     @classmethod
     def of(cls, n: int, hit: Hit, spans: Sequence[Span]) -> Citation:
         first = spans[0]
-        return cls(n=n, article_id=hit.article_id, title=hit.title, source=hit.source, published=hit.published,
-                   url=hit.url, author=hit.author, quote=first.quote, start=first.start, end=first.end,
-                   spans=tuple(spans))
+        return cls(n=n, ref=hit.ref, quote=first.quote, start=first.start, end=first.end, spans=tuple(spans))
+
+    def to_json(self) -> dict[str, Any]:
+        """n, the reference's fields, the first span, and `spans` [{quote, start, end}, ...]."""
+        return {"n": self.n, **self.ref.to_json(), "quote": self.quote, "start": self.start, "end": self.end,
+                "spans": [asdict(span) for span in self.spans]}
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from .articles import Article, Skipped
 from .chunks import CHUNKER_VERSION, Chunk, chunk_article
 from .embeddings import Embedder, load_embedder, rebuild_hint
 from .errors import IndexMismatch, InputsSkipped, NeedsConfirmation, SourceError
+from .refs import ArticleRef
 from .settings import Settings
 from .duplicates import duplicate_groups
 from .sources import Plan, SourcePlan, SourceRead, absolute, owner, plan_run, read_source, shown, without_nested
@@ -359,10 +360,8 @@ def chunk_metadata(chunk: Chunk) -> dict[str, Any]:
     """What Chroma stores beside each chunk; None values are left out (Chroma rejects them)."""
     a = chunk.article
     meta = {
-        "article_id": a.id, "article_hash": a.content_hash, "chunk_index": chunk.index,
-        "start": chunk.start, "end": chunk.end, "title": a.title, "source": a.source, "url": a.url,
-        "author": a.author, "editor": a.editor, "language": a.language, "path": a.path,
-        "published": a.published.isoformat() if a.published else None,
+        **ArticleRef.of(a).to_metadata(), "article_hash": a.content_hash, "chunk_index": chunk.index,
+        "start": chunk.start, "end": chunk.end, "editor": a.editor, "language": a.language, "path": a.path,
         "published_ts": int(a.published.timestamp()) if a.published else None,
         "tags": ", ".join(a.tags) or None,
         # Lower-cased copies for exact, case-insensitive filtering.

@@ -61,8 +61,7 @@ class NewsRetriever(BaseRetriever):
 
 def hit_document(hit: Hit) -> Document:
     metadata = {
-        "article_id": hit.article_id, "title": hit.title, "source": hit.source, "published": hit.published,
-        "url": hit.url, "author": hit.author, "chunk_index": hit.chunk_index, "start": hit.start, "end": hit.end,
+        **hit.ref.to_json(), "chunk_index": hit.chunk_index, "start": hit.start, "end": hit.end,
         "score": hit.score, "outlets": hit.outlets, "duplicates": hit.duplicates,
     }
     return Document(page_content=hit.text, metadata=metadata, id=f"{hit.article_id}#{hit.chunk_index}")

@@ -29,6 +29,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +38,7 @@ from .dates import DateRange, find_time_expression
 from .embeddings import Embedder, load_embedder
 from .errors import IndexMismatch
 from .lexical import LexicalIndex, load_stems
+from .refs import ArticleRef, HasRef
 from .settings import DEFAULT_K, Settings
 from .store import Index, IndexDir, Manifest
 from .tables import CHUNK_TABLE, LEXICAL_DIR, STEM_CACHE, VECTORS, join_chunks
@@ -70,13 +72,11 @@ class Filters:
 
 
 @dataclass
-class Hit:
-    article_id: str
-    title: str
-    source: str | None
-    published: str | None
-    url: str | None
-    author: str | None
+class Hit(HasRef):
+    """One article found: its `ref` (also readable as `hit.title`, `hit.source`, ...), the
+    chunk shown for it (offsets into the article body) and its scores."""
+
+    ref: ArticleRef
     chunk_index: int
     start: int
     end: int
@@ -89,7 +89,26 @@ class Hit:
     dense_score: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        """The reference's fields, then the chunk's and the scores, in one flat dict."""
+        fields = asdict(self)
+        del fields["ref"]
+        return {**self.ref.to_json(), **fields}
+
+
+Context = tuple[int, int, str]
+"""A chunk with its neighbour chunks: (start, end, text), offsets into the article body."""
+
+
+@dataclass
+class Retrieval:
+    """One search and what answering it reuses: the hits, the query's vector (None when the
+    search did not embed it) and each hit's context at `radius` (`Searcher.contexts`)."""
+
+    query: str
+    hits: list[Hit]
+    vector: np.ndarray | None = None
+    contexts: dict[tuple[str, int], Context] = field(default_factory=dict)
+    radius: int = 1
 
 
 class ChunkTable:
@@ -236,17 +255,34 @@ class Searcher:
     def search(self, query: str, k: int = DEFAULT_K, filters: Filters | None = None, as_of: datetime | None = None,
                *, alpha: float | None = None, dates_in_query: bool = True) -> list[Hit]:
         """The best `k` hits for `query`; see the module docstring for the steps."""
+        return self.retrieve(query, k, filters, as_of, alpha=alpha, dates_in_query=dates_in_query).hits
+
+    def retrieve(self, query: str, k: int = DEFAULT_K, filters: Filters | None = None, as_of: datetime | None = None,
+                 *, alpha: float | None = None, dates_in_query: bool = True,
+                 context_radius: int | None = None) -> Retrieval:
+        """`search`, keeping the query's vector and, given `context_radius`, each hit's
+        context (read in one request): an answer embeds the question and reads each context once."""
+        vectors: dict[str, np.ndarray] = {}
+
+        def attempt() -> Retrieval:
+            hits = self._search_dated(query, k, filters, as_of, alpha=alpha, dates_in_query=dates_in_query,
+                                      vectors=vectors)
+            if context_radius is None:
+                return Retrieval(query, hits, vectors.get(query))
+            contexts = self.contexts([(hit.article_id, hit.chunk_index) for hit in hits], context_radius)
+            return Retrieval(query, hits, vectors.get(query), contexts, context_radius)
+
         with self._lock:  # one generation for the whole search, even if another thread follows a switch
             self._follow_live()
             try:
-                return self._search_dated(query, k, filters, as_of, alpha=alpha, dates_in_query=dates_in_query)
+                return attempt()
             except Exception as err:
                 from chromadb.errors import NotFoundError
 
                 # the generation was dropped by two switches within FOLLOW_S: catch up and retry once
                 if not isinstance(err, NotFoundError) or not self._follow_live(force=True):
                     raise
-                return self._search_dated(query, k, filters, as_of, alpha=alpha, dates_in_query=dates_in_query)
+                return attempt()
 
     def _search_dated(
         self,
@@ -257,19 +293,22 @@ class Searcher:
         *,
         alpha: float | None = None,
         dates_in_query: bool = True,
+        vectors: dict[str, np.ndarray] | None = None,
     ) -> list[Hit]:
+        """`vectors` keeps the query vectors computed, by text (several searches may embed the same)."""
+        vectors = {} if vectors is None else vectors
         filters = filters or Filters()
         period = find_time_expression(query, as_of or datetime.now(timezone.utc).astimezone()) if dates_in_query else None
         if period is not None and _YEAR.search(period.phrase):
             # A named year, month or day ("pada 2016", "Agustus 2022") is as often the time
             # of the event as that of the article, so it only boosts articles from then.
-            return _boost(self._search(query, 3 * k, filters, alpha), period, k)
-        everywhere = self._search(query, k, filters, alpha)
+            return _boost(self._search(query, 3 * k, filters, alpha, vectors), period, k)
+        everywhere = self._search(query, k, filters, alpha, vectors)
         if period is None or not everywhere:
             return everywhere
         # A relative time ("kemarin", "pekan lalu", "last week") asks for recent articles.
         text = query.replace(period.phrase, " ").strip() or query
-        narrowed = self._search(text, k, intersect(filters, period), alpha)
+        narrowed = self._search(text, k, intersect(filters, period), alpha, vectors)
         # The period is a wish, not a wall: when nothing in it matches nearly as well as
         # the best match overall ("pada tahun 1998" may be the event's year, not the
         # article's), the unrestricted results are more useful.
@@ -277,7 +316,8 @@ class Searcher:
             return narrowed
         return everywhere
 
-    def _search(self, query: str, k: int, filters: Filters, alpha: float | None) -> list[Hit]:
+    def _search(self, query: str, k: int, filters: Filters, alpha: float | None,
+                vectors: dict[str, np.ndarray]) -> list[Hit]:
         alpha = self.alpha if alpha is None else alpha
         chunk_mask = self.table.mask(filters)
         if chunk_mask is not None and not chunk_mask.any():
@@ -292,7 +332,9 @@ class Searcher:
         lexical = {self.lexical.ids[i]: score for i, score in self.lexical.search(query, pool, allowed=article_mask)} \
             if alpha > 0 else {}
         dense: dict[int, float] = {}  # chunk position -> cosine
-        vector = self.embedder.encode_queries([query])[0] if alpha < 1 or lexical else None
+        if (alpha < 1 or lexical) and query not in vectors:
+            vectors[query] = self.embedder.encode_queries([query])[0]
+        vector = vectors.get(query) if alpha < 1 or lexical else None
         if vector is not None and self.table.ids:
             if alpha < 1:
                 for chunk_id, score in self.generation.nearest(vector, min(2 * pool, len(self.table.ids)), chroma_where(filters)):
@@ -318,16 +360,27 @@ class Searcher:
         ranked = sorted(fused, key=lambda a: (-fused[a], a))
         return self._to_hits(ranked, fused, lexical, dense, best_chunk, k)
 
-    def context(self, article_id: str, chunk_index: int, radius: int = 1) -> tuple[int, int, str]:
+    def context(self, article_id: str, chunk_index: int, radius: int = 1) -> Context:
         """The chunk with `radius` neighbouring chunks on each side, joined without repeats:
         (start, end, text), offsets into the article body."""
-        positions = self.table.chunks_of.get(article_id, [])[max(0, chunk_index - radius):chunk_index + radius + 1]
-        if not positions:
-            return 0, 0, ""
-        got = self.generation.chunks([self.table.ids[i] for i in positions])
-        pieces = sorted((meta["start"], doc) for doc, meta in got.values())
-        body = join_chunks(pieces)
-        return pieces[0][0], len(body), body[pieces[0][0]:]
+        return self.contexts([(article_id, chunk_index)], radius)[(article_id, chunk_index)]
+
+    def contexts(self, chunks: Sequence[tuple[str, int]], radius: int = 1) -> dict[tuple[str, int], Context]:
+        """`context` of each (article id, chunk index), read from the index in one request."""
+        wanted = {key: self.table.chunks_of.get(key[0], [])[max(0, key[1] - radius):key[1] + radius + 1]
+                  for key in chunks}
+        ids = sorted({self.table.ids[i] for positions in wanted.values() for i in positions})
+        got = self.generation.chunks(ids) if ids else {}
+        found: dict[tuple[str, int], Context] = {}
+        for key, positions in wanted.items():
+            pieces = sorted((meta["start"], doc) for doc, meta in
+                            (got[self.table.ids[i]] for i in positions if self.table.ids[i] in got))
+            if not pieces:
+                found[key] = (0, 0, "")
+                continue
+            body = join_chunks(pieces)
+            found[key] = (pieces[0][0], len(body), body[pieces[0][0]:])
+        return found
 
     def _to_hits(self, ranked: list[str], fused: dict[str, float], lexical: dict[str, float],
                  dense: dict[int, float], best_chunk: dict[str, int], k: int) -> list[Hit]:
@@ -359,9 +412,7 @@ class Searcher:
         for article_id, chunk_id in zip(chosen, chunk_ids):
             doc, meta = rows[chunk_id]
             hits.append(Hit(
-                article_id=article_id, title=meta.get("title", ""), source=meta.get("source"),
-                published=meta.get("published"), url=meta.get("url"), author=meta.get("author"),
-                chunk_index=meta["chunk_index"], start=meta["start"], end=meta["end"], text=doc,
+                ref=ArticleRef.from_metadata(meta), chunk_index=meta["chunk_index"], start=meta["start"], end=meta["end"], text=doc,
                 score=round(fused[article_id], 6), outlets=outlets[article_id], duplicates=duplicates[article_id],
                 lexical_score=round(lexical.get(article_id, 0.0), 4),
                 dense_score=round(dense.get(self.table.position[chunk_id], 0.0), 4),
@@ -374,4 +425,4 @@ def default_alpha(embedder_id: str) -> float:
     return ALPHA_BY_EMBEDDER.get(embedder_id, DEFAULT_ALPHA)
 
 
-__all__ = ["STEM_CACHE", "Filters", "Hit", "Searcher"]
+__all__ = ["STEM_CACHE", "Context", "Filters", "Hit", "Retrieval", "Searcher"]

@@ -231,11 +231,12 @@ class ChatService:
         return text(language, "error", error=str(err))
 
     def passages(self, assistant: Assistant, citations: Sequence[Citation]) -> dict[int, Passage]:
-        """For each citation, the paragraphs of its article holding its spans."""
+        """For each citation, the paragraphs of its article holding its spans (the cited
+        articles' bodies read in one request)."""
         found: dict[int, Passage] = {}
-        searcher = assistant.searcher
+        bodies = assistant.searcher.contexts([(c.article_id, 0) for c in citations], radius=10**6)
         for citation in citations:
-            start, _, body = searcher.context(citation.article_id, 0, radius=10**6)
+            start, _, body = bodies[citation.article_id, 0]
             found[citation.n] = paragraph_around(body, [(span.start - start, span.end - start)
                                                         for span in citation.spans])
         return found

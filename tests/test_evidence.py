@@ -12,6 +12,7 @@ import pytest
 import rag
 from rag.citations import Citation, dated_notice
 from rag.errors import ConfigError
+from rag.refs import ArticleRef
 from rag.evidence import FEATURES, MODEL_FILE, Question, answer_probability, fitted_scorer, load_scorer, sentence_features
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -95,9 +96,9 @@ def test_answer_probability_uses_the_fitted_weights() -> None:
 
 
 def test_dated_notice_only_for_a_year_after_every_cited_article() -> None:
-    cited = [Citation(1, "a", "t", None, "2017-05-01T00:00:00", None, None, "q", 0, 1)]
+    cited = [Citation(1, ArticleRef("a", "t", published="2017-05-01T00:00:00"), "q", 0, 1)]
     assert "2017" in (dated_notice(cited, "Siapa pemenang Pilkada 2018?", "id") or "")
     assert dated_notice(cited, "Siapa pemenang Pilkada 2017?", "id") is None
     assert dated_notice(cited, "Siapa pemenang Pilkada?", "en") is None
-    undated = [Citation(1, "a", "t", None, None, None, None, "q", 0, 1)]
+    undated = [Citation(1, ArticleRef("a", "t"), "q", 0, 1)]
     assert dated_notice(undated, "Siapa pemenang Pilkada 2018?", "id") is None

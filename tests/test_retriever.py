@@ -162,6 +162,54 @@ def test_neighbouring_context_of_a_hit(index_dir: Path) -> None:
     assert hit.text in text and len(text) > len(hit.text)
 
 
+class QueryCounting(HashingEmbedder):
+    """The hash embedder, counting the queries it embeds."""
+
+    def __init__(self, dimension: int) -> None:
+        super().__init__(dimension)
+        self.queries: list[str] = []
+
+    def encode_queries(self, texts):  # type: ignore[override]
+        self.queries.extend(texts)
+        return self.encode_passages(texts)
+
+
+def test_retrieve_keeps_the_query_vector_and_each_hits_context(index_dir: Path) -> None:
+    from rag.search import Searcher
+
+    embedder = QueryCounting(128)
+    searcher = Searcher.open(index_dir, embedder=embedder)
+    try:
+        query = "Zulkifli Hasan transportasi online"
+        found = searcher.retrieve(query, k=3, context_radius=1)
+        assert embedder.queries == [query]
+        assert [h.to_json() for h in found.hits] == [h.to_json() for h in searcher.search(query, k=3)]
+        assert found.vector is not None and (found.vector == embedder.encode_passages([query])[0]).all()
+        assert found.hits and found.contexts == {(h.article_id, h.chunk_index): searcher.context(h.article_id, h.chunk_index)
+                                                 for h in found.hits}
+    finally:
+        searcher.close()
+
+
+@pytest.mark.parametrize("question, embedded", [
+    ("Apa kata Zulkifli Hasan tentang transportasi online?", 1),
+    # A relative time: the question without it is searched in the period too.
+    ("Apa kata Zulkifli Hasan tentang transportasi online kemarin?", 2),
+])
+def test_an_answer_embeds_the_question_once(index_dir: Path, question: str, embedded: int) -> None:
+    from rag.answer import Assistant
+    from rag.search import Searcher
+
+    embedder = QueryCounting(128)
+    searcher = Searcher.open(index_dir, embedder=embedder)
+    try:
+        answer = Assistant(searcher).ask(question, as_of=datetime(2017, 3, 29, tzinfo=timezone.utc))
+    finally:
+        searcher.close()
+    assert answer.citations
+    assert len(embedder.queries) == embedded and embedder.queries[0] == question
+
+
 @pytest.mark.slow
 def test_readme_python_example_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import re

@@ -15,6 +15,7 @@ from rag.citations import AnswerSentence, Citation, Span
 from rag.evidence import MAX_QUESTION_CHARS, question_language
 from rag.errors import ConfigError
 from rag.indexer import build_index
+from rag.refs import ArticleRef
 from rag.settings import Settings
 from rag.guards import check_exposure, private_paths
 from rag.ui import ChatService, Status, parse_day
@@ -265,7 +266,7 @@ def test_two_sentences_citing_one_article_each_highlight_their_own_span() -> Non
     body = "Anies tiba di Tokyo pada Sabtu.\nParagraf lain.\nIa bertemu Gubernur Koike di Balai Kota."
     one, two = "Anies tiba di Tokyo pada Sabtu.", "Ia bertemu Gubernur Koike di Balai Kota."
     spans = (Span(one, 0, len(one)), Span(two, body.index(two), len(body)))
-    citation = Citation(1, "a", "Judul", "ANTARA", None, None, None, one, 0, len(one), spans=spans)
+    citation = Citation(1, ArticleRef("a", "Judul", "ANTARA"), one, 0, len(one), spans=spans)
     answer = Answer(f"Menurut artikel: {one} [1] {two} [1]", [citation],
                     sentences=[AnswerSentence(one, ((1, 0),)), AnswerSentence(two, ((1, 1),))])
     shown = answer_markdown(answer, 2)
@@ -280,7 +281,7 @@ def test_two_sentences_citing_one_article_each_highlight_their_own_span() -> Non
 
 def test_sources_panel_shows_metadata_and_safe_links_only() -> None:
     def cite(url: str | None) -> Turn:
-        c = Citation(1, "a", "Judul", "ANTARA", "2022-08-13T13:56:00+07:00", url, "Sri", "kutipan", 0, 7)
+        c = Citation(1, ArticleRef("a", "Judul", "ANTARA", "2022-08-13T13:56:00+07:00", url, "Sri"), "kutipan", 0, 7)
         return Turn("q", Answer("kutipan [1]", [c]), {1: Passage("kutipan ini", ((0, 7),))})
 
     page = sources_html([cite("https://antaranews.com/a")], "en")
