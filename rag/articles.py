@@ -34,6 +34,7 @@ from .errors import BadArticle
 from .fields import date_field, id_field, parse_date_value, split_tags, tags_field, text_field
 from .files import (MAX_NESTING, Skipped, decode, depth_limited_yaml_loader, failure_reason, json_depth,
                     read_regular_file, shown, walk)
+from .language import detect_language
 
 __all__ = [
     "MAX_NESTING", "MIN_BODY_WORDS", "SUFFIXES", "Article", "ReadResult", "Skipped", "article_from_record",
@@ -371,14 +372,3 @@ def slug(value: str) -> str:
     text = "-".join(words)[:80]
     return text or hashlib.sha1(value.encode()).hexdigest()[:12]
 
-
-_ID_WORDS = frozenset("yang dan di ini itu dengan untuk dari tidak akan pada juga ke dalam kata adalah telah".split())
-_EN_WORDS = frozenset("the and of to in is that for with was on said are it as by".split())
-
-
-def detect_language(text: str) -> str:
-    """'id' or 'en', by counting function words (enough for news prose)."""
-    words = re.findall(r"[a-z]+", text[:5000].lower())
-    indonesian = sum(w in _ID_WORDS for w in words)
-    english = sum(w in _EN_WORDS for w in words)
-    return "en" if english > indonesian else "id"

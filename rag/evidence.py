@@ -27,6 +27,7 @@ import numpy as np
 
 from .dates import MONTH_ABBREVIATIONS, MONTH_NAMES, WEEKDAY_NAMES
 from .errors import BadQuestion, ConfigError
+from .language import question_language
 from .lexical import analyze
 from .search import Hit
 
@@ -67,19 +68,6 @@ PHRASES = {
         "dated": "The cited articles were published in {year} at the latest, so they may not cover events of {asked}.",
     },
 }
-
-_EN_CUES = frozenset("what who whom whose when where which why how is are was were did does do the of in on to and "
-                     "about many much".split())
-_ID_CUES = frozenset("apa apakah siapa siapakah kapan kapankah berapa dimana di mana mengapa kenapa bagaimana yang "
-                     "dan dari untuk dengan ini itu tersebut adalah pada ke oleh".split())
-
-
-def question_language(question: str) -> str:
-    """`en` when the question has more English cue words than Indonesian ones, else `id`."""
-    words = re.findall(r"[a-z]+", question.lower())
-    english = sum(w in _EN_CUES for w in words)
-    indonesian = sum(w in _ID_CUES for w in words)
-    return "en" if english > indonesian else "id"
 
 
 # ------------------------------------------------------------ question and sentence features

@@ -210,6 +210,32 @@ def test_an_answer_embeds_the_question_once(index_dir: Path, question: str, embe
     assert len(embedder.queries) == embedded and embedder.queries[0] == question
 
 
+def test_a_question_in_another_language_than_the_articles_takes_the_cross_lingual_weight(
+        index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from rag import search
+    from rag.search import Searcher
+
+    # Tuned for e5 only (English questions on Indonesian passages: dense alone wins); the
+    # hash embedder gets the same table entry here to see the switch.
+    monkeypatch.setitem(search.CROSS_LINGUAL_ALPHA_BY_EMBEDDER, "hash:128", 0.0)
+    searcher = Searcher.open(index_dir, embedder=HashingEmbedder(128))
+    try:
+        assert searcher.language == "id" and searcher.alpha > 0 and searcher.cross_lingual_alpha == 0.0
+        english = searcher.search("What did Zulkifli Hasan say about online transport?", k=3)
+        indonesian = searcher.search("Apa kata Zulkifli Hasan tentang transportasi online?", k=3)
+        fixed = Searcher.open(index_dir, embedder=HashingEmbedder(128), alpha=0.7)
+        try:
+            assert fixed.cross_lingual_alpha == 0.7, "an alpha given by the caller holds for every question"
+            english_fixed = fixed.search("What did Zulkifli Hasan say about online transport?", k=3)
+        finally:
+            fixed.close()
+    finally:
+        searcher.close()
+    assert english and all(h.lexical_score == 0.0 for h in english), "dense alone: BM25 is not asked"
+    assert any(h.lexical_score > 0 for h in indonesian), "the articles' language: hybrid"
+    assert any(h.lexical_score > 0 for h in english_fixed)
+
+
 @pytest.mark.slow
 def test_readme_python_example_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import re
