@@ -82,3 +82,12 @@ def test_the_file_ships_as_package_data() -> None:
     pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
     assert ENGLISH_FILE.name in pyproject["tool"]["setuptools"]["package-data"]["rag"]
     assert ENGLISH_FILE.parent.name == "rag"
+
+
+def test_rag_eval_refuses_a_split_without_english_questions_before_indexing(tmp_path: Path, rag_main) -> None:
+    work_dir = tmp_path / "eval"
+    result = rag_main("eval", "--sets", "facqa-en", "--split", "train", "--data-dir", str(tmp_path),
+                      "--work-dir", str(work_dir))
+    assert result.returncode == 2
+    assert "facqa-en has no train questions" in result.stderr
+    assert not work_dir.exists()
