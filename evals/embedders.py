@@ -48,7 +48,7 @@ DATASETS: dict[str, tuple[str, str]] = {
 CROSS_LINGUAL_NAME = "facqa-valid-en30"
 CROSS_LINGUAL_BASE = "facqa-valid"
 
-from rag.evaluate import ENGLISH_QUESTIONS  # noqa: E402  (the 30 hand-translated FacQA valid questions)
+from rag.evaluate import english_questions  # noqa: E402  ("valid": the 30 hand-translated FacQA valid questions)
 
 
 @dataclass
@@ -113,7 +113,7 @@ def relevant_indices(passage_ids: Sequence[str], passages: list[dict]) -> np.nda
 def check_cross_lingual(valid_questions: list[dict]) -> None:
     """The English probe must point at passages of FacQA *valid* questions."""
     valid_ids = {q["passage_id"] for q in valid_questions}
-    stray = [pid for _, pid in ENGLISH_QUESTIONS if pid not in valid_ids]
+    stray = [pid for _, pid in english_questions("valid") if pid not in valid_ids]
     if stray:
         raise SystemExit(f"English probe passages not used by facqa-valid: {stray}")
 
@@ -141,7 +141,7 @@ def run_embedder(spec: str, data_dir: Path, datasets: Sequence[str], limit: int 
         log(format_row(rows[-1]))
         if name == CROSS_LINGUAL_BASE:
             check_cross_lingual(read_jsonl(data_dir / "qa" / DATASETS[name][0]))
-            english, ids = zip(*ENGLISH_QUESTIONS)
+            english, ids = zip(*english_questions("valid"))
             rows.append(evaluate(embedder, CROSS_LINGUAL_NAME, english, ids, passages, passage_vectors, None))
             log(format_row(rows[-1]))
     return rows

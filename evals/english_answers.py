@@ -1,5 +1,5 @@
 """Answers to English questions about Indonesian passages (cross-lingual): the 30 hand-translated
-FacQA valid questions of `rag.evaluate.ENGLISH_QUESTIONS`, asked of the FacQA eval index
+FacQA valid questions of `rag.evaluate.english_questions("valid")`, asked of the FacQA eval index
 (`rag eval` builds it in .cache/eval). Prints how many are refused and in how many the
 first citation is the gold passage. Valid questions: for checking, never for fitting.
 
@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from rag.answer import Assistant
-from rag.evaluate import ENGLISH_QUESTIONS, SETS, prepare
+from rag.evaluate import SETS, english_questions, prepare
 from rag.settings import Settings
 
 
@@ -25,11 +25,12 @@ def main() -> None:
     try:
         assistant = Assistant(searcher)
         refused = first_gold = 0
-        for question, passage_id in ENGLISH_QUESTIONS:
+        questions = english_questions("valid")
+        for question, passage_id in questions:
             answer = assistant.ask(question)
             refused += answer.refused
             first_gold += bool(answer.citations) and answer.citations[0].article_id == passage_id
-        n = len(ENGLISH_QUESTIONS)
+        n = len(questions)
         print(f"English questions, FacQA passages: {n}; refused {refused}/{n}; first citation gold {first_gold}/{n}")
     finally:
         searcher.close()

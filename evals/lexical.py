@@ -10,7 +10,7 @@ never copied into the repo):
   facqa       FacQA questions over 1,369 Indonesian news passages
   tydiqa-id   TyDi QA GoldP Indonesian questions over 4,650 Wikipedia paragraphs
   facqa-en30  (valid only) 30 FacQA valid questions translated into English by hand
-              (evals.embedders.ENGLISH_QUESTIONS) against the FacQA passages: English
+              (rag.evaluate.english_questions("valid")) against the FacQA passages: English
               questions about Indonesian text, where only names and numbers can match
 
 A variant is a name from PRESETS or a spec `key=value,...` with keys compounds
@@ -161,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         if dataset == "facqa-en30":
             if args.split != "valid":
                 continue  # the translations are of valid questions
-            from evals.embedders import ENGLISH_QUESTIONS
+            from rag.evaluate import english_questions
 
-            questions = [{"question": q, "passage_id": pid} for q, pid in ENGLISH_QUESTIONS]
+            questions = [{"question": q, "passage_id": pid} for q, pid in english_questions("valid")]
         else:
             questions = read_jsonl(qa / q_name.format(split=args.split))
         questions = questions[: args.limit] if args.limit else questions

@@ -3,8 +3,8 @@ BM25 alone and dense alone, computed in the same run on the same index.
 
 Sets:
   facqa    FacQA questions against all FacQA passages (each passage is one article)
-  facqa-en 30 FacQA valid questions translated into English by hand, against the same
-           Indonesian passages: the cross-lingual case
+  facqa-en FacQA questions translated into English by hand (eval_english.json: 30 valid,
+           60 test), against the same Indonesian passages: the cross-lingual case
   tydi     TyDi QA GoldP (Indonesian) questions against all its passages
   indosum  IndoSum known-item search: an article's paraphrased summary sentence must
            find that article among all 3,463
@@ -28,55 +28,26 @@ from typing import Any
 import numpy as np
 
 from .articles import Article, article_from_record
+from .errors import ConfigError
 from .indexer import build_index
 from .search import Searcher
 from .settings import Settings
 
 MODES = {"hybrid": None, "bm25": 1.0, "dense": 0.0}
 
-# Hand translations of the first 30 questions of facqa-valid.jsonl in file order
-# (facqa-valid-0000 .. -0030), skipping -0007, whose passage does not mention the person
-# asked about. Named entities are kept as an English speaker would write them.
-ENGLISH_QUESTIONS: tuple[tuple[str, str], ...] = (
-    ("What is the Latin name of the Sumatran tiger?", "facqa-p01216"),
-    ("How many passengers were on flight GA-181 from Medan to Jakarta that made an emergency landing "
-     "at Sultan Syarif Kasim II Airport in Pekanbaru, Riau, on 6 September 2005?", "facqa-p00150"),
-    ("Which agency is Mohamed ElBaradei the head of?", "facqa-p00124"),
-    ("How many times did Lin Dan miss a net shot against Taufik Hidayat at the World Badminton "
-     "Championships?", "facqa-p00579"),
-    ("At which faculty does Drh Yuda Heru Fibrianto MS teach?", "facqa-p00105"),
-    ("How many tribes live along the southern and northern coasts and in the remote inland forests "
-     "of Papua?", "facqa-p01217"),
-    ("Who is the vice president of the Inter-American Dialogue?", "facqa-p00209"),
-    ("How many leatherback turtles are there on Jamursbamedi beach today?", "facqa-p00826"),
-    ("What is the Latin name of the green sea turtle?", "facqa-p00091"),
-    ("What does Trade Minister Regulation Number 12 of 2005 regulate?", "facqa-p00115"),
-    ("How many Shiite people were injured when the bridge over the Tigris River collapsed?", "facqa-p00599"),
-    ("What is the current population of Jiangsu Province, China?", "facqa-p01218"),
-    ("How many categories of Chinese textile imports into the EU market were put under quota on "
-     "27 May 2005?", "facqa-p01219"),
-    ("As of Friday 12 August 2005, how many people had died of diarrhoea in East Nusa Tenggara?", "facqa-p01220"),
-    ("According to Adi Susmianto, Director of Biodiversity Conservation at the Ministry of Forestry, "
-     "roughly how large is the Bornean orangutan population?", "facqa-p00624"),
-    ("Which Japanese organisation carried out a study of the floods in the city of Padang?", "facqa-p01221"),
-    ("Who is the current commander of the Eastern Fleet of the Indonesian Navy?", "facqa-p01115"),
-    ("What is the name of Ecuador's state oil company?", "facqa-p00583"),
-    ("Who is the chairman of the Indonesian Sepak Takraw Association (PB Persetasi)?", "facqa-p00331"),
-    ("When did the massacre of Shiites in Iraq take place?", "facqa-p00207"),
-    ("When did Sultan Ali Mughayat rule Aceh as the first sultan of the Aceh kingdom?", "facqa-p00507"),
-    ("Which bacterium did the Australians Barry Marshall and Robin Warren discover, winning the Nobel "
-     "Prize in Medicine?", "facqa-p00247"),
-    ("In which year was the Act of Free Choice held in Irian Jaya that led to the creation of the "
-     "province of West Irian?", "facqa-p01222"),
-    ("Which Indonesian film director died in 2001 and was commemorated in a concert in 2005?", "facqa-p01223"),
-    ("What is the average erosion rate of the Merawu river basin?", "facqa-p00841"),
-    ("At what temperature does a Mott insulator conduct electricity?", "facqa-p00350"),
-    ("When did the largest terrorist attack on the USA happen?", "facqa-p01224"),
-    ("How large is the silted-up area of Lake Melintang in East Kalimantan?", "facqa-p00493"),
-    ("Which pair from West Sumatra won the gold medal in the mixed embu kyu kenshi event at the World "
-     "Kempo Championships in Fukui, Japan, on 10-11 October?", "facqa-p00154"),
-    ("Who is the current Minister of Public Works?", "facqa-p01225"),
-)
+ENGLISH_FILE = Path(__file__).with_name("eval_english.json")
+"""FacQA questions translated into English by hand, by split: the first 30 of facqa-valid.jsonl
+(less -0007, whose passage does not name the person asked about) and the first 60 of
+facqa-test.jsonl, each {id, question, passage_id}."""
+
+
+def english_questions(split: str) -> list[tuple[str, str]]:
+    """(English question, FacQA passage id) of one split of `eval_english.json`: valid or test."""
+    splits = json.loads(ENGLISH_FILE.read_text(encoding="utf-8"))
+    if split not in splits:
+        raise ConfigError(f"facqa-en has no {split} questions, only {' and '.join(splits)}: "
+                          f"pass --split {' or --split '.join(splits)}, or leave facqa-en out of --sets")
+    return [(item["question"], item["passage_id"]) for item in splits[split]]
 
 
 @dataclass(frozen=True)
@@ -100,7 +71,8 @@ class EvalSet:
 
     def questions(self, data_dir: Path, split: str, limit: int | None) -> list[tuple[str, str]]:
         if self.name == "facqa-en":
-            return list(ENGLISH_QUESTIONS[:limit] if limit else ENGLISH_QUESTIONS)
+            pairs = english_questions(split)
+            return pairs[:limit] if limit else pairs
         path = data_dir / self.questions_file.format(split=split)
         pairs = []
         with open(path) as f:
@@ -114,7 +86,7 @@ class EvalSet:
 
 SETS = {
     "facqa": EvalSet("facqa", "qa/facqa-passages.jsonl", "qa/facqa-{split}.jsonl", "question", "passage_id"),
-    # Cross-lingual: English questions, Indonesian passages (FacQA valid, translated by hand).
+    # Cross-lingual: English questions, Indonesian passages (FacQA valid and test, translated by hand).
     "facqa-en": EvalSet("facqa-en", "qa/facqa-passages.jsonl", "", "question", "passage_id"),
     "tydi": EvalSet("tydi", "qa/tydiqa-id-passages.jsonl", "qa/tydiqa-id-{split}.jsonl", "question", "passage_id"),
     "indosum": EvalSet("indosum", "news/indosum-articles.jsonl", "qa/indosum-summary-queries.jsonl", "query", "article_id", passages=False),
@@ -208,14 +180,14 @@ def evaluate(
         {f"alpha={a / 10:.1f}": a / 10 for a in range(11)} if tune else dict(MODES)
     )
     rows = []
+    # Every set's questions first, so a split that a set lacks stops the run before any indexing.
+    questions = {name: SETS[name].questions(data_dir, split, limit) for name in sets}
     for name in sets:
-        eval_set = SETS[name]
-        searcher = prepare(eval_set, data_dir, work_dir, settings, progress)
+        searcher = prepare(SETS[name], data_dir, work_dir, settings, progress)
         try:
-            questions = eval_set.questions(data_dir, split, limit)
-            label = {"indosum": "indosum-paraphrased", "facqa-en": "facqa-en (valid)"}.get(name, f"{name}-{split}")
-            for mode, m in run_set(searcher, questions, alphas, sweep=tune).items():
-                rows.append((f"{label} ({len(questions)})", mode, m))
+            label = {"indosum": "indosum-paraphrased", "facqa-en": f"facqa-en ({split})"}.get(name, f"{name}-{split}")
+            for mode, m in run_set(searcher, questions[name], alphas, sweep=tune).items():
+                rows.append((f"{label} ({len(questions[name])})", mode, m))
         finally:
             searcher.close()
     return rows
