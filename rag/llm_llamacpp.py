@@ -151,7 +151,9 @@ class LlamaCppChatModel(BaseChatModel):
             finally:
                 events.put(("done", None))
 
-        worker = threading.Thread(target=generate, name="llamacpp-generate", daemon=True)
+        # Not a daemon: a generation still running when the process exits (after a timeout, it
+        # stops at its next token) must end before llama.cpp is torn down, or the process aborts.
+        worker = threading.Thread(target=generate, name="llamacpp-generate", daemon=False)
         started = time.monotonic()
         worker.start()
         try:

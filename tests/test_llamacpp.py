@@ -90,6 +90,23 @@ def test_a_model_past_its_timeout_gives_the_extractive_answer(settings: Settings
     assert answer.notice and "0.05" in answer.notice and answer.citations
 
 
+def test_rag_ask_past_the_timeout_answers_and_exits_cleanly(settings: Settings) -> None:
+    """The generation still running after a timeout ends before llama.cpp is torn down
+    (it used to crash the process at exit: "FATAL: exception not rethrown", or a segfault)."""
+    import json
+    import subprocess
+    import sys
+
+    env = {**os.environ, "RAG_INDEX_DIR": str(settings.index_dir), "RAG_EMBEDDING_MODEL": "hash:128",
+           "RAG_EMBEDDING_FALLBACK": "none", "RAG_LLM": f"llamacpp:{MODEL}", "RAG_MODELS_DIR": str(settings.models_dir),
+           "RAG_LLM_TIMEOUT": "0.05", "RAG_MIN_SUPPORT": "0", "RAG_LLM_MAX_TOKENS": "32"}
+    done = subprocess.run([sys.executable, "-m", "rag", "ask", "--json", QUESTION], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    data = json.loads(done.stdout)
+    assert (data["mode"], data["fallback_reason"]) == ("extractive_fallback", "llm_timeout")
+
+
 def test_the_ui_api_answers_with_the_local_model_and_says_so(settings: Settings) -> None:
     gradio_client = pytest.importorskip("gradio_client")
     from tests.ui_support import running_app
