@@ -73,10 +73,10 @@ def build_options(names: set[str] | None) -> tuple[list[Option], Callable[[str],
     home = Settings.for_embedders().cache_home  # XDG_CACHE_HOME, as rag reads it
 
     def wanted(*patterns: str) -> bool:
-        return names is None or any(n in p for n in names for p in patterns)
+        return names is None or any(n in p or p in n for n in names for p in patterns)
 
     fp32 = BundledE5Embedder(runtime="torch", cache_home=home)
-    st = fp32._impl._model  # the SentenceTransformer of the torch path
+    st = fp32._impl._model  # type: ignore[union-attr]  # the SentenceTransformer of the torch path
 
     def embedder_encode(embedder) -> Callable[[Sequence[str], bool], np.ndarray]:
         return lambda texts, query: embedder.encode_queries(texts) if query else embedder.encode_passages(texts)
@@ -142,7 +142,7 @@ def build_options(names: set[str] | None) -> tuple[list[Option], Callable[[str],
         one = BundledE5Embedder(runtime="onnx", threads=1, cache_home=home)
         options.append(Option("ORT fp32, 1 thread", "fp32", embedder_encode(one)))
         wide = BundledE5Embedder(runtime="onnx", cache_home=home)
-        wide._impl.batch_tokens = 16384
+        wide._impl.batch_tokens = 16384  # type: ignore[union-attr]
         options.append(Option("ORT fp32, 2 threads, 16k tokens per call", "fp32", embedder_encode(wide)))
     if wanted("ORT int8"):
         int8_2, int8_1 = bundled_int8(cache_home=home), bundled_int8(threads=1, cache_home=home)
@@ -151,7 +151,7 @@ def build_options(names: set[str] | None) -> tuple[list[Option], Callable[[str],
     return [o for o in options if names is None or any(n in o.name for n in names)], fp32.count_tokens
 
 
-def query_latency(options: Sequence[Option], questions: Sequence[str]) -> dict[str, list[float]]:
+def query_latency(options: list[Option], questions: Sequence[str]) -> dict[str, list[float]]:
     """Milliseconds per single-question `encode` call, interleaved, the order rotating."""
     for option in options:
         option.encode(questions[:1], query=True)  # warm-up
@@ -262,21 +262,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     rates = {name: [len(chunks) / s for s in spent] for name, spent in seconds.items()}
     latency = query_latency(options, facqa_questions(args.queries)) if args.queries else {}
     loads.append(os.getloadavg()[0])
+    if not args.no_quality:  # the table so far, in case the (slow) quality pass is cut short
+        print_table(options, rates, latency, {}, args.rounds, loads, file=sys.stderr)
     quality: dict[str, tuple[float, float]] = {}
     if not args.no_quality:
         for option in sorted(options, key=lambda o: -statistics.median(rates[o.name])):  # fastest of each kind
             if option.quality not in quality:
                 quality[option.quality] = facqa_quality(option)
                 print(f"{option.quality}: FacQA valid R@5 {quality[option.quality][0]:.3f}", file=sys.stderr)
-    print(f"load average (1 min) during the runs: {min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} cores")
-    print(f"| option | passages/s best / median of {args.rounds} | one query p50 / p95 ms | FacQA valid R@5 / MRR@10 |")
-    print("|---|---|---|---|")
+    print_table(options, rates, latency, quality, args.rounds, loads)
+
+
+def print_table(options: Sequence[Option], rates: dict[str, list[float]], latency: dict[str, list[float]],
+                quality: dict[str, tuple[float, float]], rounds: int, loads: Sequence[float], file=None) -> None:
+    out = file or sys.stdout
+    print(f"load average (1 min) during the runs: {min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} cores", file=out)
+    print(f"| option | passages/s best / median of {rounds} | one query p50 / p95 ms | FacQA valid R@5 / MRR@10 |", file=out)
+    print("|---|---|---|---|", file=out)
     for option in options:
         r = rates[option.name]
         q = quality.get(option.quality)
         cell = f"{q[0]:.3f} / {q[1]:.3f}" if q else "-"
         lat = "{:.0f} / {:.0f}".format(*percentiles(latency[option.name])) if option.name in latency else "-"
-        print(f"| {option.name} | {max(r):.1f} / {statistics.median(r):.1f} | {lat} | {cell} |")
+        print(f"| {option.name} | {max(r):.1f} / {statistics.median(r):.1f} | {lat} | {cell} |", file=out, flush=True)
 
 
 if __name__ == "__main__":
