@@ -40,7 +40,7 @@ import numpy as np
 from .dates import DateRange, find_time_expression
 from .embeddings import Embedder, load_embedder
 from .errors import IndexMismatch
-from .language import question_language
+from .language import plain_language
 from .lexical import LexicalIndex, load_stems
 from .refs import ArticleRef, HasRef
 from .settings import DEFAULT_K, Settings
@@ -336,7 +336,8 @@ class Searcher:
     def _search(self, query: str, k: int, filters: Filters, alpha: float | None,
                 vectors: dict[str, np.ndarray]) -> list[Hit]:
         if alpha is None:
-            alpha = self.cross_lingual_alpha if question_language(query) != self.language else self.alpha
+            asked_in = plain_language(query)
+            alpha = self.cross_lingual_alpha if asked_in not in (None, self.language) else self.alpha
         chunk_mask = self.table.mask(filters)
         if chunk_mask is not None and not chunk_mask.any():
             return []

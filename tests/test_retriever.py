@@ -210,6 +210,20 @@ def test_an_answer_embeds_the_question_once(index_dir: Path, question: str, embe
     assert len(embedder.queries) == embedded and embedder.queries[0] == question
 
 
+@pytest.mark.parametrize("text, language", [
+    ("Who did Anies meet in Tokyo?", "en"),
+    ("Siapa yang ditemui Anies di Tokyo?", "id"),
+    # English names in Indonesian news make it mixed, not English (IndoSum summaries).
+    ("Voli menawan Edin Dzeko saat menghadapi Chelsea dinobatkan sebagai pemenang Goal of the Week.", None),
+    ("Republic of Gamers (ROG) Zephyrus GX501 ialah salah satu perangkat yang dihadirkan Asus.", None),
+    ("Anies Baswedan Tokyo", None),
+])
+def test_plain_language_of_a_query(text: str, language: str | None) -> None:
+    from rag.language import plain_language
+
+    assert plain_language(text) == language
+
+
 def test_a_question_in_another_language_than_the_articles_takes_the_cross_lingual_weight(
         index_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from rag import search
