@@ -31,6 +31,51 @@ def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(var, raising=False)
 
 
+def _model_files_state(spec: str, settings: Settings) -> tuple:
+    """What a model's loading reads from outside its package: for `e5:bundled` the converted
+    checkpoint in the cache (rebuilt when missing or changed), for a local folder its files."""
+    provider, _, model = spec.partition(":")
+    if provider == "e5":
+        from rag.embeddings.e5 import cache_dir
+
+        folder = cache_dir(settings.cache_home)
+    else:
+        folder = Path(model if provider == "st" else spec)
+        if not folder.is_absolute() or not folder.exists():
+            return ()
+    return tuple(sorted((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*") if p.is_file()))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _each_model_loaded_once() -> Iterator[None]:
+    """Each real embedding model is loaded once per test process (xdist worker), not once per
+    index build and searcher: `rag.embeddings` hands out a shallow copy of the first load
+    (the same weights, its own `fallback_reason`), keyed by the spec, what the settings say
+    about the hub and the cache, and the state of the files the load reads. Failures are not
+    kept: each test that expects one gets it from a real attempt. `hash:` is never kept."""
+    import copy
+
+    from rag import embeddings
+
+    load = embeddings._load_one
+    loaded: dict[tuple, embeddings.Embedder] = {}
+
+    def load_once(spec: str, settings: Settings) -> embeddings.Embedder:
+        if spec.startswith("hash:"):
+            return load(spec, settings)
+        key = (spec, settings.cache_home, settings.hf_hub_offline, settings.hf_endpoint, _model_files_state(spec, settings))
+        if key not in loaded:
+            embedder = load(spec, settings)
+            key = key[:-1] + (_model_files_state(spec, settings),)  # after a first conversion into the cache
+            loaded[key] = embedder
+        return copy.copy(loaded[key])
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(embeddings, "_load_one", load_once)
+    yield
+    patch.undo()
+
+
 @pytest.fixture
 def embedder() -> HashingEmbedder:
     return HashingEmbedder(128)
