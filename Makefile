@@ -32,7 +32,8 @@ llm: install
 test-model: install
 	$(BIN)/rag models install gemma3-270m
 
-# Two workers, one test file each at a time (a file's fixtures, e.g. its Chroma server, stay in one worker).
+# Two workers, one test file each at a time (a file's fixtures, e.g. its Chroma server, stay in one worker;
+# tests/conftest.py keeps the files that import Gradio, or torch, in one worker, and hands out the longest first).
 test: install test-model
 	$(BIN)/pytest -m "not eval" -n 2 --dist loadfile
 

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -237,12 +238,22 @@ def test_rag_serve_prints_one_line_of_its_own(indexed: Settings) -> None:
     env = {**os.environ, "RAG_INDEX_DIR": str(indexed.index_dir), "RAG_SERVER_PORT": str(port)}
     process = subprocess.Popen([sys.executable, "-m", "rag", "serve"], cwd=REPO, env=env, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
+    # The line comes once Gradio's launch returns, which can be seconds after the port opens
+    # on a busy machine: read up to it (a hang ends at the timer: the test fails, not the suite).
+    timer = threading.Timer(120, process.terminate)
+    timer.start()
+    early: list[str] = []
     try:
+        for text_line in process.stdout:
+            early.append(text_line)
+            if text_line.startswith("rag: "):
+                break
         wait_for_port(port)
-        time.sleep(1)
+        time.sleep(1)  # anything Gradio would print after it
     finally:
+        timer.cancel()
         process.terminate()
-        output = process.communicate(timeout=30)[0]
+        output = "".join(early) + process.communicate(timeout=30)[0]
     (line,) = [ln for ln in output.splitlines() if ln.startswith("rag: ")]
     assert line.startswith(f"rag: chat UI on http://127.0.0.1:{port}/ · index {indexed.index_dir}/: ")
     assert " articles, " in line and f" chunks · embedder {UI_EMBEDDER} · " in line

@@ -54,11 +54,11 @@ class Manifest:
         return cls(**data)
 
 
-def chroma_settings() -> Any:
-    """The Chroma client settings of both backends: no telemetry, no reset."""
+def chroma_settings(**changes: Any) -> Any:
+    """The Chroma client settings of both backends: no telemetry, no reset (and `changes`)."""
     from chromadb.config import Settings as ChromaSettings
 
-    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False, **changes)
 
 
 class Generation:

@@ -82,8 +82,10 @@ class ServerIndex:
         self._client: Any
         self._meta: Any
         try:
+            # Plain http: no TLS, so no certificate store to load (httpx reads it for every client, ~50 ms).
+            settings = chroma_settings() if ssl else chroma_settings(chroma_server_ssl_verify=False)
             self._client = chromadb.HttpClient(host=parts.hostname or "localhost", port=parts.port or (443 if ssl else 8000),
-                                               ssl=ssl, headers=all_headers or None, settings=chroma_settings())
+                                               ssl=ssl, headers=all_headers or None, settings=settings)
             self._meta = self._client.get_or_create_collection(f"{collection}--meta", embedding_function=None)
         except Exception as err:  # connection refused, TLS, 401/403 from a proxy...
             raise RagError(f"cannot use the Chroma server at {url} (RAG_CHROMA_URL): {err}") from None
