@@ -38,6 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evals.indosum_qa import default_articles
 from rag.answer import Assistant
 from rag.evidence import (
     FEATURES,
@@ -53,7 +54,7 @@ from rag.tables import STEM_CACHE
 from rag.search import Searcher
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
+DATA = default_articles().parents[1]  # ../shared/data, also from a git worktree
 INDEX_DIR = ROOT / ".cache/eval"  # --index-dir: where `rag eval` built the e5 indexes
 INDEXES = {"facqa": "facqa-intfloat_multilingual-e5-small", "tydi": "tydi-intfloat_multilingual-e5-small",
            "indosum": "indosum-intfloat_multilingual-e5-small"}
@@ -356,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--index-dir", type=Path, default=INDEX_DIR, help=f"the eval indexes (default {INDEX_DIR})")
     parser.add_argument("--max-refused", type=float, default=0.05,
                         help="refused IndoSum QA valid answerable questions, at most (default 0.05)")
+    parser.add_argument("--train-sets", default="indosum,facqa,tydi", help="dumps fitted on (default indosum,facqa,tydi)")
     parser.add_argument("--drop", nargs="*", default=[], help="features left out (set to 0)")
     parser.add_argument("--ablate", action="store_true", help="also print the ablation table")
     parser.add_argument("--dry-run", action="store_true", help="print, write no model")
@@ -367,8 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for name in INDEXES:  # the words of the dumped sentences, stemmed when the index was built
         load_stems(args.index_dir / INDEXES[name] / STEM_CACHE)
-    train_records = indonesian(load(args.dumps, "indosum", "train") + load(args.dumps, "facqa", "train")
-                               + load(args.dumps, "tydi", "train"))
+    train_records = indonesian([r for name in args.train_sets.split(",") for r in load(args.dumps, name, "train")])
     train_records += [r for r in map(without_answer, train_records) if r is not None]
     valid = {"indosum": indonesian(load(args.dumps, "indosum", "valid"))}
     if (args.dumps / "facqa-valid.jsonl").exists():
