@@ -121,7 +121,7 @@ def test_seed_follow_up_when_answers_with_the_date(assistant) -> None:
 @pytest.mark.parametrize("question, answer", [
     # The article counts buildings, houses, churches, families (KK) and people.
     ("Berapa orang luka berat akibat gempa Poso?", "4 orang"),
-    ("Berapa bangunan yang rusak akibat gempa Poso?", "348 bangunan"),
+    ("Berapa KK yang mengungsi akibat gempa Poso?", "328 KK"),
 ])
 def test_indosum_number_of_the_asked_noun(assistant, question: str, answer: str) -> None:
     helper, bodies = _indosum(assistant)
