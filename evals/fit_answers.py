@@ -1,29 +1,31 @@
 """Refit the sentence scorer of rag/evidence.py and choose the refusal threshold, into
 rag/answer_model.json (rank weights, answer weights and bias, min_support).
 
-Training data: FacQA and TyDi-id TRAIN questions (all 2,495 of FacQA, 2,500 of TyDi-id at
-random, seed 0) on their eval indexes (`rag eval` builds them in .cache/eval). Each question is asked
-  - as it is: the top 5 hits, usually including the gold passage (answerable);
-  - with the gold passage and its near-duplicates left out of the hits (the top 10
-    without them, first 5): still on topic, but the answer is not there;
-  - (at fit time) as it is, with the sentences that hold the answer taken out: the
-    article is there, the fact is not, as in a question about a detail the news left out.
-Candidate sentences come from `Assistant.candidates` and features from
-`sentence_features`, the code the assistant runs. A sentence is labelled by whether it
-contains a gold answer. The rank weights: listwise logistic regression (softmax over a
-question's sentences) on the answerable questions; the answer weights: logistic regression on
-each question's best-ranked sentence, answerable or not. The threshold is chosen on FacQA
-VALID: the answer probability under which --max-refused of its questions fall. The
-numbers printed for valid (and for the odd, calibration half of
-evals/unanswerable-indosum.jsonl when dumped) are what `rag eval --answers` would report,
-computed from the dumps, except that the assistant also quotes a best sentence that lacks what
-is asked together with a neighbour that has it (`Assistant._with_neighbour`), which adds about
-1.5 points of first quotes on FacQA valid. Test splits are never read.
+Training data: the IndoSum QA train split (evals/indosum_qa/: answerable and on-topic
+unanswerable questions over long news articles) and --train-limit FacQA and TyDi-id train
+questions (random, seed 0), on their e5 eval indexes (`rag eval` builds them; --index-dir).
+`dump` asks each question as `Assistant.ask` does (`Searcher.retrieve`, top 5, every
+sentence of their contexts by `Assistant.sentences`) and stores the candidates with their
+e5 similarity to the question for the --dense-top sentences that share most of its words
+(0: none; sentence similarity is only worth its ~35 ms a sentence if it helps, see
+--ablate). At fit time each answerable question is also asked with the sentences that
+hold its answer taken out (the article is there, the fact is not). English questions are
+left out: over these Indonesian corpora the assistant scores them across languages, by hand.
+A sentence is labelled by whether it contains a gold answer. The rank weights: listwise
+logistic regression (softmax over a question's sentences) on the answerable questions; the
+answer weights: logistic regression on each question's best-ranked sentence, answerable or
+not. The threshold is chosen on IndoSum QA VALID: the answer probability under which
+--max-refused of its answerable questions fall; the trade-off curve and the valid numbers
+are printed (computed from the dumps, without `Assistant._with_neighbour`), and with
+--ablate what each feature adds. Test splits are never read.
 
-    python -m evals.fit_answers dump                     # candidates -> .cache/answer-fit/ (~20 min, 2 cores)
-    python -m evals.fit_answers fit                      # writes rag/answer_model.json (~1 min)
+    python -m evals.fit_answers dump --index-dir /work/runs/eval --train-limit 150 --dense-top 0
+    python -m evals.fit_answers dump --index-dir /work/runs/eval --sets indosum --splits valid \
+        --dense-top 10 --dumps .cache/answer-fit/dense       # for the ablation of sentence similarity
+    python -m evals.fit_answers fit --index-dir /work/runs/eval --ablate   # writes rag/answer_model.json
 
-`dump` needs the eval indexes of facqa and tydi (`rag eval --sets facqa,tydi` builds them).
+Set OMP_NUM_THREADS=1 on a busy machine: torch's two threads made one query embedding take 3 s
+at load 10 (0.3 s with one).
 """
 
 from __future__ import annotations
@@ -329,9 +331,10 @@ def ablate(train_records: list[dict], valid: dict[str, list[dict]], dumps: Path,
 DENSE = ("dense", "dense_gap")
 
 
-FITTED_ON = ("listwise logistic ranking and logistic regression on 2,495 FacQA and 2,500 TyDi-id train questions "
-             "(seed 0), each asked as it is, without its gold passage, and without its answer sentences; "
-             "min_support refuses {refused:.0%} of FacQA valid answerable questions")
+FITTED_ON = ("listwise logistic ranking and logistic regression on the Indonesian IndoSum QA train questions "
+             "(answerable and unanswerable) and {limit} FacQA and {limit} TyDi-id train questions (seed 0), each "
+             "answerable one also without its answer sentences; no sentence embedding; min_support refuses "
+             "{refused:.0%} of IndoSum QA valid answerable questions")
 
 
 def write_model(path: Path, rank_weights: dict[str, float], answer_weights: dict[str, float], answer_bias: float,
@@ -350,7 +353,7 @@ def write_model(path: Path, rank_weights: dict[str, float], answer_weights: dict
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("command", choices=["dump", "fit"])
-    parser.add_argument("--train-limit", type=int, default=2500, help="train questions per set (random, seed 0)")
+    parser.add_argument("--train-limit", type=int, default=150, help="train questions per set (random, seed 0)")
     parser.add_argument("--dumps", type=Path, default=DUMPS, help=f"where dump writes and fit reads (default {DUMPS})")
     parser.add_argument("--splits", default="train,valid", help="what dump writes (default train,valid)")
     parser.add_argument("--sets", default="indosum,facqa,tydi", help="what dump writes (default indosum,facqa,tydi)")
@@ -384,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     ranker, weights, bias, threshold = fitted
     rounded = lambda w: dict(zip(FEATURES, np.round(w.astype(float), 3).tolist()))  # noqa: E731
     write_model(args.out, rounded(ranker), rounded(weights), round(bias, 3), round(threshold, 3),
-                FITTED_ON.format(refused=args.max_refused), date.today().isoformat())
+                FITTED_ON.format(refused=args.max_refused, limit=args.train_limit), date.today().isoformat())
     print(f"wrote {args.out}")
     return 0
 

@@ -350,7 +350,7 @@ class Assistant:
         parts = [PHRASES[language]["intro"]]
         sentences = []
         asks = asked_slot(query) if query else None
-        where = bool(query) and Question.parse(query, lambda t: 1.0).kind == "place"
+        where = query is not None and Question.parse(query, lambda t: 1.0).kind == "place"
         dates: list[str] = []
         for item in chosen:  # in score order: each article's first span is its best
             if query is not None and not where:
