@@ -31,6 +31,7 @@ from .citations import AnswerSentence, Citation, Citer, Span, dated_notice, veri
 from .evidence import (
     DEFAULT_MIN_CROSS_LINGUAL_SUPPORT,
     MAX_CANDIDATES,
+    MAX_CROSS_LINGUAL_CANDIDATES,
     PHRASES,
     Candidate,
     Evidence,
@@ -43,8 +44,10 @@ from .evidence import (
     rank_evidence,
 )
 from .lexical import analyze
+from .quotes import dateline_end, resolve_dates
 from .search import Context, Filters, Hit, Retrieval, Searcher
 from .settings import DEFAULT_K, Settings
+from .slots import asked_slot
 
 CONTEXT_RADIUS = 1
 """Neighbour chunks each side of a hit's chunk that the answer's sentences are chosen from."""
@@ -69,6 +72,9 @@ class Answer:
     the model wrote was supported by a source)."""
     sentences: list[AnswerSentence] = field(default_factory=list)
     """The cited sentences of `text`, in order, each with the span(s) it rests on."""
+    dates: list[str] = field(default_factory=list)
+    """For a question that asks when: the quotes' relative days resolved against their articles'
+    dates, each with its citation ("Sabtu (13 Agustus 2022) [1]"); the quotes stay verbatim."""
 
     def span(self, n: int, index: int) -> Span:
         """The span `index` of citation `n`."""
@@ -84,7 +90,7 @@ class Answer:
                                     for n, index in sentence.cites]} for sentence in self.sentences]
         return {"answer": self.text, "citations": citations, "refused": self.refused, "language": self.language,
                 "notice": self.notice, "query": self.query, "sentences": sentences, "mode": self.mode,
-                "fallback_reason": self.fallback_reason}
+                "fallback_reason": self.fallback_reason, "dates": self.dates}
 
 
 
@@ -178,7 +184,7 @@ class Assistant:
         if self.llm is not None:
             yield from self._generate(question, query, found, evidence, language)
             return
-        answer = self.extractive(evidence, language, found)
+        answer = self.extractive(evidence, language, found, query)
         answer.query = query
         self._note_if_dated(answer, question)
         for piece in _pieces(answer.text):
@@ -208,7 +214,7 @@ class Assistant:
             notice = {"llm_timeout": PHRASES[language]["llm_timeout"].format(seconds=self.llm_timeout_s),
                       "llm_unreachable": PHRASES[language]["llm_down"]}.get(
                           reason, f"{PHRASES[language]['llm_down']} ({type(err).__name__})")
-            answer = self.extractive(evidence, language, found)
+            answer = self.extractive(evidence, language, found, query)
             answer.notice, answer.query = notice, query
             answer.mode, answer.fallback_reason = "extractive_fallback", reason
             yield answer
@@ -222,7 +228,7 @@ class Assistant:
         answer = Answer(checked.text, citations=checked.citations, language=language, sentences=checked.sentences,
                         mode=self.llm_name or "llm")
         if not answer.citations:  # nothing the model wrote could be checked against a source
-            answer = self.extractive(evidence, language, found)
+            answer = self.extractive(evidence, language, found, query)
             answer.notice = PHRASES[language]["unverified"]
             answer.mode, answer.fallback_reason = "extractive_fallback", "llm_unverified"
         answer.query = query
@@ -241,11 +247,20 @@ class Assistant:
         # Long articles are cut to the sentences that share most of the question's words as
         # the top article's language can match them: across languages, its names.
         cross_lingual = self._language(hits[0]) != language
-        candidates, dense = self.candidates(query, found, parsed[self._language(hits[0])])
+        question = parsed[self._language(hits[0])]
+        retrieval = found if isinstance(found, Retrieval) else Retrieval(query, hits)
+        dense: np.ndarray | None = None
+        if cross_lingual:  # rests on the sentences' similarity: the few sharing most names are embedded
+            candidates, dense = self.candidates(query, retrieval, question, limit=MAX_CROSS_LINGUAL_CANDIDATES)
+        elif fitted_scorer().uses_dense:
+            candidates, dense = self.candidates(query, retrieval, question)
+        else:  # nothing to embed: every sentence is scored (README "Answers": what embedding them added)
+            candidates = self.sentences(retrieval)
         if not candidates:
             return []
         languages = [self._language(c.hit) for c in candidates]
         if cross_lingual:
+            assert dense is not None
             return rank_cross_lingual(query, language, languages, candidates, dense, idf)
         return rank_evidence([parsed[lang] for lang in languages], candidates, dense)
 
@@ -260,28 +275,17 @@ class Assistant:
     def _language(self, hit: Hit) -> str:
         return "en" if self.searcher.articles.get(hit.article_id, {}).get("language", "id") == "en" else "id"
 
-    def candidates(self, query: str, found: Retrieval | list[Hit],
-                   question: Question | None = None) -> tuple[list[Candidate], np.ndarray]:
-        """The sentences (4+ words) of the hits' best chunks with a neighbour chunk each side,
-        and their dense similarity to the query. Long articles give many sentences: only
-        the MAX_CANDIDATES whose neighbourhood shares most of the question's words are
-        embedded (latency), when `question` is given. A `Retrieval` of `query` gives its
-        contexts and query vector; hits alone are read and embedded here."""
+    def candidates(self, query: str, found: Retrieval | list[Hit], question: Question | None = None,
+                   limit: int = MAX_CANDIDATES) -> tuple[list[Candidate], np.ndarray]:
+        """The sentences of the hits (`sentences`) and their dense similarity to the query.
+        Long articles give many sentences: only the `limit` whose neighbourhood shares most of
+        the question's words are embedded (latency), when `question` is given. A `Retrieval`
+        of `query` gives its contexts and query vector; hits alone are read and embedded here."""
         if not isinstance(found, Retrieval):
             found = Retrieval(query, found)
-        hits, contexts = found.hits, self._contexts(found, CONTEXT_RADIUS)
-        candidates: list[Candidate] = []
-        top = hits[0].score or 1.0
-        for rank, hit in enumerate(hits, start=1):
-            start, _, context = contexts[hit.article_id, hit.chunk_index]
-            spans = sentence_spans(context)
-            for i, (s, e) in enumerate(spans):
-                if len(context[s:e].split()) < 4:
-                    continue
-                window = context[spans[max(0, i - 1)][0]:spans[min(len(spans) - 1, i + 1)][1]]
-                candidates.append(Candidate(hit, rank, hit.score / top, start + s, start + e, context[s:e], window))
-        if question is not None and len(candidates) > MAX_CANDIDATES:
-            candidates = sorted(candidates, key=lambda c: -coverage(question, set(analyze(c.window))))[:MAX_CANDIDATES]
+        candidates = self.sentences(found)
+        if question is not None and len(candidates) > limit:
+            candidates = sorted(candidates, key=lambda c: -coverage(question, set(analyze(c.window))))[:limit]
         if not candidates:
             return [], np.zeros(0, dtype=np.float32)
         vectors = self.searcher.embedder.encode_passages([c.text for c in candidates])
@@ -290,6 +294,22 @@ class Assistant:
             vector = self.searcher.embedder.encode_queries([query])[0]
         return candidates, vectors @ vector
 
+    def sentences(self, found: Retrieval) -> list[Candidate]:
+        """Every sentence (4+ words) of the hits' best chunks with a neighbour chunk each side,
+        with its neighbours (`window`), in hit and article order; nothing embedded."""
+        hits, contexts = found.hits, self._contexts(found, CONTEXT_RADIUS)
+        candidates: list[Candidate] = []
+        top = hits[0].score or 1.0 if hits else 1.0
+        for rank, hit in enumerate(hits, start=1):
+            start, _, context = contexts[hit.article_id, hit.chunk_index]
+            spans = sentence_spans(context)
+            for i, (s, e) in enumerate(spans):
+                if len(context[s:e].split()) < 4:
+                    continue
+                window = context[spans[max(0, i - 1)][0]:spans[min(len(spans) - 1, i + 1)][1]]
+                candidates.append(Candidate(hit, rank, hit.score / top, start + s, start + e, context[s:e], window))
+        return candidates
+
     def _contexts(self, found: Retrieval, radius: int) -> dict[tuple[str, int], Context]:
         """Each hit's context at `radius`: the ones the search read, else read now (one request)."""
         keys = [(hit.article_id, hit.chunk_index) for hit in found.hits]
@@ -297,9 +317,13 @@ class Assistant:
             return found.contexts
         return self.searcher.contexts(keys, radius)
 
-    def extractive(self, evidence: list[Evidence], language: str, found: Retrieval | None = None) -> Answer:
+    def extractive(self, evidence: list[Evidence], language: str, found: Retrieval | None = None,
+                   query: str | None = None) -> Answer:
         """The best few sentences of `evidence`, each cited; `found` (the search the evidence
-        came from) saves reading the best sentence's context again."""
+        came from) saves reading the best sentence's context again. Given the `query` searched,
+        a quote starts after its dateline ("Jakarta (ANTARA) - ") unless the question asks where,
+        and for a question that asks when, the relative days of the quotes ("Sabtu") are resolved
+        against their articles' dates in the notice, beside the verbatim quotes (`Answer.dates`)."""
         chosen: list[Evidence] = []
         seen: set[str] = set()
         if evidence and not evidence[0].has_kind:
@@ -325,11 +349,24 @@ class Assistant:
         citer = Citer()
         parts = [PHRASES[language]["intro"]]
         sentences = []
+        asks = asked_slot(query) if query else None
+        where = query is not None and Question.parse(query, lambda t: 1.0).kind == "place"
+        dates: list[str] = []
         for item in chosen:  # in score order: each article's first span is its best
+            if query is not None and not where:
+                item = _after_dateline(item)
             n, index = citer.cite(item.hit.article_id, item.hit, Span(item.text, item.start, item.end))
             parts.append(f"{item.text} [{n}]")
             sentences.append(AnswerSentence(item.text, ((n, index),)))
-        return Answer(" ".join(parts), citations=citer.citations(), language=language, sentences=sentences)
+            if asks is not None and asks.kind == "time" and item.hit.published:
+                published = datetime.fromisoformat(item.hit.published)
+                dates += [f"{note.resolved} [{n}]" for note in resolve_dates(item.text, published)
+                          if f"{note.resolved} [{n}]" not in dates]
+        answer = Answer(" ".join(parts), citations=citer.citations(), language=language, sentences=sentences,
+                        dates=dates)
+        if dates:
+            answer.notice = PHRASES[language]["dates"].format(dates="; ".join(dates))
+        return answer
 
     def _with_neighbour(self, best: Evidence, evidence: list[Evidence], found: Retrieval | None = None) -> Evidence:
         """The best sentence matches the question but lacks what it asks for ("Kapan ...?"
@@ -358,6 +395,12 @@ class Assistant:
         """The notice of `dated_notice` on an answer that has no other notice."""
         if not answer.notice:
             answer.notice = dated_notice(answer.citations, question, answer.language) or answer.notice
+
+
+def _after_dateline(item: Evidence) -> Evidence:
+    """The sentence without its leading dateline ("Jakarta (ANTARA) - "): a shorter verbatim span."""
+    cut = dateline_end(item.text)
+    return replace(item, start=item.start + cut, text=item.text[cut:]) if cut else item
 
 
 def _pieces(text: str) -> Iterator[str]:
