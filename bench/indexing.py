@@ -1,6 +1,6 @@
 """Indexing benchmark: rag's indexer against a plain LangChain baseline, on IndoSum.
 
-    python -m bench.indexing [--limit N] [--embedders minilm:packaged,use:multilingual-v3,e5:bundled]
+    python -m bench.indexing [--limit N] [--embedders e5:bundled,use:multilingual-v3,minilm:packaged]
 
 For each embedder, in fresh processes (so peak memory is per run):
   rag        `build_index` of the IndoSum articles into a new index
@@ -138,7 +138,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="index only the first N IndoSum articles (default: all 3,463)")
     parser.add_argument("--st-limit", type=int, default=300,
                         help="articles for sentence-transformers models, ~15 chunks/s on 2 cores (default 300; 0 = all)")
-    parser.add_argument("--embedders", default="use:multilingual-v3,minilm:packaged")
+    parser.add_argument("--embedders", default="e5:bundled,use:multilingual-v3,minilm:packaged")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--source", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--index-dir", type=Path, help=argparse.SUPPRESS)
