@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="add an article folder or file to the index's sources and index it (repeatable)")
     index.add_argument("--forget", action="append", type=Path, metavar="PATH",
                        help="drop a source and the articles indexed from it (repeatable)")
-    index.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
+    _add_index_dir(index)
     index.add_argument("--rebuild", action="store_true",
                        help="re-embed every article into a fresh index, swapped in atomically")
     index.add_argument("--dry-run", action="store_true",
@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     sources = sub.add_parser("sources", help="list the index's sources with their article counts",
                              description="The folders and files the index is built from (`rag index` re-reads them "
                              "all), with how many articles each holds in the index and whether it is there now.")
-    sources.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
+    _add_index_dir(sources)
     sources.add_argument("--json", action="store_true", help="print the list as JSON")
     sources.set_defaults(func=cmd_sources)
 
@@ -98,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="start the chat UI (the same as `python app.py`)",
                            description="Serve the Gradio chat UI on the index. Listens on 127.0.0.1:7860 unless "
                            "RAG_SERVER_NAME/RAG_SERVER_PORT say otherwise; beyond loopback it needs RAG_AUTH=user:password.")
-    serve.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
+    _add_index_dir(serve)
     serve.add_argument("--host", dest="server_name", help="address to listen on (default: RAG_SERVER_NAME or 127.0.0.1)")
     serve.add_argument("--port", dest="server_port", type=int, help="port (default: RAG_SERVER_PORT or 7860)")
     serve.set_defaults(func=cmd_serve)
@@ -136,10 +136,14 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_index_dir(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
+
+
 def _add_query_args(parser: argparse.ArgumentParser, k_help: str) -> None:
     """What `search` and `ask` share: how many articles, filters, and which index."""
     parser.add_argument("-k", type=int, default=DEFAULT_K, help=k_help)
-    parser.add_argument("--index-dir", type=Path, help="index folder (default: RAG_INDEX_DIR or index/)")
+    _add_index_dir(parser)
     parser.add_argument("--since", type=_date_arg, metavar="DATE", help="published on or after DATE (e.g. 2022-08-01)")
     parser.add_argument("--until", type=_until_arg, metavar="DATE",
                         help="published on or before DATE (a date without a time includes that day)")

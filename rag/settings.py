@@ -23,6 +23,10 @@ DEFAULT_FALLBACK_EMBEDDER = "e5:bundled,use:multilingual-v3"
 DEFAULT_K = 5
 """Articles a search returns and an answer draws on, unless asked otherwise."""
 HF_ENDPOINT = "https://huggingface.co"
+# The numeric settings, each read from RAG_ + its name in capitals (`llm_timeout_s`:
+# RAG_LLM_TIMEOUT) and parsed as its field's type.
+_NUMBERS = ("chunk_tokens", "chunk_overlap_tokens", "max_file_mb", "embed_batch_size", "llm_timeout_s", "llm_threads",
+            "llm_context", "llm_max_tokens", "min_support", "server_port", "queue_size", "concurrency")
 
 
 @dataclass(frozen=True)
@@ -126,21 +130,11 @@ class Settings:
                           ("collection", "RAG_COLLECTION")):
             if env.get(var):
                 values[name] = env[var]
-        for name, var, kind in (
-            ("chunk_tokens", "RAG_CHUNK_TOKENS", int),
-            ("chunk_overlap_tokens", "RAG_CHUNK_OVERLAP_TOKENS", int),
-            ("max_file_mb", "RAG_MAX_FILE_MB", float),
-            ("embed_batch_size", "RAG_EMBED_BATCH_SIZE", int),
-            ("llm_timeout_s", "RAG_LLM_TIMEOUT", float),
-            ("llm_threads", "RAG_LLM_THREADS", int),
-            ("llm_context", "RAG_LLM_CONTEXT", int),
-            ("llm_max_tokens", "RAG_LLM_MAX_TOKENS", int),
-            ("min_support", "RAG_MIN_SUPPORT", float),
-            ("server_port", "RAG_SERVER_PORT", int),
-            ("queue_size", "RAG_QUEUE_SIZE", int),
-            ("concurrency", "RAG_CONCURRENCY", int),
-        ):
+        types = {f.name: str(f.type) for f in dataclasses.fields(cls)}
+        for name in _NUMBERS:
+            var = "RAG_" + name.removesuffix("_s").upper()
             if env.get(var):
+                kind = float if "float" in types[name] else int
                 try:
                     values[name] = kind(env[var])
                 except ValueError:
