@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .dates import MONTH_NAMES, MONTH_NUMBERS
 from .lexical import QUESTION_WORDS, STOPWORDS_EN, STOPWORDS_ID, analyze
@@ -77,19 +78,16 @@ _NOT_VERBS = frozenset("menteri direktur dinas diri dirut pertama bersama terhad
 _VERB = re.compile(r"(?:me|di|ber|ter|per)\w{3,}$")
 
 
-@dataclass(frozen=True)
-class _Token:
+class _Token(NamedTuple):
+    """A word of `text` at [start, end), and its lower case (read often, so kept)."""
     text: str
     start: int
     end: int
-
-    @property
-    def low(self) -> str:
-        return self.text.lower()
+    low: str
 
 
 def _tokens(text: str) -> list[_Token]:
-    return [_Token(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
+    return [_Token(m.group(), m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(text)]
 
 
 def _stems(word: str) -> frozenset[str]:
