@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import ConfigError, ModelError
 
@@ -47,14 +48,11 @@ GEMMA_CHAT_TEMPLATE = (
 )
 
 
-@dataclass(frozen=True)
-class Part:
-    """One file of a split model, inside a wheel on PyPI."""
-
+class Part(NamedTuple):
+    """One file of a split model on PyPI: `member`, a path inside the wheel of `distribution`==`version`."""
     distribution: str
     version: str
     member: str
-    """The file's path inside the wheel."""
 
 
 @dataclass(frozen=True)
