@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, cast, overload
 
 from .articles import Article
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -47,34 +49,31 @@ class ArticleRef:
         return asdict(self)
 
 
+class _FromRef(Generic[T]):
+    """An attribute read from the same-named field of the value's `ref`."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, value: None, owner: type | None = None) -> _FromRef[T]: ...
+    @overload
+    def __get__(self, value: HasRef, owner: type | None = None) -> T: ...
+
+    def __get__(self, value: HasRef | None, owner: type | None = None) -> T | _FromRef[T]:
+        return self if value is None else cast(T, getattr(value.ref, self.name))
+
+
 class HasRef:
     """Read-only access to a value's `ref` under the fields' own names (`hit.title`, ...)."""
 
     ref: ArticleRef
-
-    @property
-    def article_id(self) -> str:
-        return self.ref.article_id
-
-    @property
-    def title(self) -> str:
-        return self.ref.title
-
-    @property
-    def source(self) -> str | None:
-        return self.ref.source
-
-    @property
-    def published(self) -> str | None:
-        return self.ref.published
-
-    @property
-    def url(self) -> str | None:
-        return self.ref.url
-
-    @property
-    def author(self) -> str | None:
-        return self.ref.author
+    article_id = _FromRef[str]()
+    title = _FromRef[str]()
+    source = _FromRef[str | None]()
+    published = _FromRef[str | None]()
+    url = _FromRef[str | None]()
+    author = _FromRef[str | None]()
 
 
 __all__ = ["ArticleRef", "HasRef"]
