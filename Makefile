@@ -32,10 +32,11 @@ llm: install
 test-model: install
 	$(BIN)/rag models install gemma3-270m
 
-# Two workers, one test file each at a time (a file's fixtures, e.g. its Chroma server, stay in one worker;
-# tests/conftest.py keeps the files that import Gradio, or torch, in one worker, and hands out the longest first).
+# Three workers on two cores (many tests wait on a server or a subprocess), one test file each at a time (a file's
+# fixtures, e.g. its Chroma server, stay in one worker; tests/conftest.py keeps the files that import Gradio, or
+# torch, in one worker, and hands out the longest first).
 test: install test-model
-	$(BIN)/pytest -m "not eval" -n 2 --dist loadfile
+	$(BIN)/pytest -m "not eval" -n 3 --dist loadfile
 
 bench: install
 	$(BIN)/python -m bench.indexing

@@ -24,7 +24,7 @@ SEED = REPO / "seeds" / "antara-2022-08-13-anies-kunjungi-jepang.txt"
 SHARED_DATA = REPO.parent / "shared" / "data"
 
 
-# -- how `make test` shares the files between its two workers (`-n 2 --dist loadfile`) ------
+# -- how `make test` shares the files between its workers (`-n 3 --dist loadfile`) ---------
 
 # Files that import the same heavy library (Gradio: ~7 s of CPU per process; torch and
 # transformers: ~10 s) go to one worker together, which then pays for it once.
