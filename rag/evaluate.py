@@ -253,10 +253,22 @@ def indosum_qa_questions(split: str, answerable: bool, folder: Path = INDOSUM_QA
             for r in rows if r["split"] == split]
 
 
+def off_topic_questions(data_dir: Path, split: str) -> list[tuple[str, str, None]]:
+    """TyDi-id questions of `split` (encyclopedic: "Apa kepanjangan dari GPS?") as unanswerable
+    ones for the IndoSum news articles: those whose TyDi answer is in no IndoSum article
+    (~80% of them), so that the news cannot hold it verbatim."""
+    corpus = "\n".join(json.loads(line)["text"].lower()
+                       for line in open(data_dir / "news/indosum-articles.jsonl", encoding="utf-8"))
+    rows = [json.loads(line) for line in open(data_dir / f"qa/tydiqa-id-{split}.jsonl", encoding="utf-8")]
+    return [(r["question"], "", None) for r in rows
+            if not any(a.lower() in corpus for a in r.get("all_answers") or [r["answer"]])]
+
+
 def evaluate_answers(data_dir: Path, work_dir: Path, settings: Settings, split: str = "test",
                      limit: int | None = None, progress: bool = True) -> list[tuple[str, dict[str, float]]]:
     """FacQA questions on the FacQA passages; on the IndoSum articles, the IndoSum QA set's
-    answerable and unanswerable questions of `split`, and the earlier unanswerable set.
+    answerable and unanswerable questions of `split`, the earlier unanswerable set, and
+    off-topic questions (`off_topic_questions`).
     Answered as configured: extractive, or by RAG_LLM's model (`model_answered`: the share of
     answers the model wrote rather than the extractive fallback)."""
     from .answer import open_assistant
@@ -285,6 +297,9 @@ def evaluate_answers(data_dir: Path, work_dir: Path, settings: Settings, split: 
                              _answer_rows(assistant, questions[:limit] if limit else questions)))
         rows.append((f"indosum unanswerable ({part})",
                      _answer_rows(assistant, unanswerable[:limit] if limit else unanswerable)))
+        off_topic = off_topic_questions(data_dir, split)
+        rows.append((f"off-topic (tydi-{split} on indosum)",
+                     _answer_rows(assistant, off_topic[:limit] if limit else off_topic)))
     finally:
         indosum.close()
     return rows

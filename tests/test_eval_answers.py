@@ -29,6 +29,8 @@ def _tiny_data(folder: Path, article_ids: set[str]) -> None:
         kept = [line for line in f if json.loads(line)["id"] in passages]
     (folder / "qa" / "facqa-passages.jsonl").write_text("".join(kept))
     (folder / "qa" / "facqa-valid.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions))
+    with (SHARED_DATA / "qa" / "tydiqa-id-valid.jsonl").open() as f:
+        (folder / "qa" / "tydiqa-id-valid.jsonl").write_text("".join(line for _, line in zip(range(6), f)))
     with (SHARED_DATA / "news" / "indosum-articles.jsonl").open() as f:
         kept = [line for line in f if json.loads(line)["id"] in article_ids]
     (folder / "news" / "indosum-articles.jsonl").write_text("".join(kept))
@@ -51,10 +53,25 @@ def test_answer_eval_has_indosum_qa_rows(tmp_path: Path) -> None:
     table = dict(evaluate_answers(tmp_path / "data", tmp_path / "work", settings, split="valid", limit=2,
                                   progress=False))
     assert list(table) == ["facqa-valid answerable", "indosum-qa answerable (valid)",
-                           "indosum-qa unanswerable (valid)", "indosum unanswerable (odd)"]
+                           "indosum-qa unanswerable (valid)", "indosum unanswerable (odd)",
+                           "off-topic (tydi-valid on indosum)"]
     assert table["indosum-qa answerable (valid)"]["questions"] == 2
     assert table["indosum-qa unanswerable (valid)"]["questions"] == 2
     assert math.isnan(table["indosum-qa unanswerable (valid)"]["refused_answerable"])  # none answerable there
     assert 0.0 <= table["indosum-qa unanswerable (valid)"]["refused_unanswerable"] <= 1.0
     assert 0.0 <= table["indosum-qa answerable (valid)"]["answer_in_first_quote"] <= 1.0
     assert "indosum-qa answerable (valid)" in format_answer_table(list(table.items()))
+
+
+def test_off_topic_questions_are_those_whose_answer_no_article_holds(tmp_path: Path) -> None:
+    from rag.evaluate import off_topic_questions
+
+    (tmp_path / "qa").mkdir()
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "indosum-articles.jsonl").write_text(
+        json.dumps({"id": "a", "text": "Presiden Joko Widodo meresmikan jalan tol."}) + "\n")
+    (tmp_path / "qa" / "tydiqa-id-test.jsonl").write_text(
+        json.dumps({"question": "Siapa presiden ke-7 Indonesia?", "answer": "Joko Widodo"}) + "\n"
+        + json.dumps({"question": "Apa kepanjangan GPS?", "answer": "Global Positioning System",
+                      "all_answers": ["Global Positioning System"]}) + "\n")
+    assert off_topic_questions(tmp_path, "test") == [("Apa kepanjangan GPS?", "", None)]
