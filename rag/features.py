@@ -1,8 +1,8 @@
 """A question's parse and the numbers the sentence scorer weighs: pure functions on text.
 
 `Question.parse` reads what a question asks once (its IDF-weighted terms, the asked words
-that are not names, the kind of answer, what "berapa" counts, and the asked slot of
-slots.py); `sentence_features` turns one candidate sentence into the numbers named in
+that are not names, the kind of answer, what "berapa" counts, the noun of a typed question
+word ("stadion mana"), and the asked slot of slots.py); `sentence_features` turns one candidate sentence into the numbers named in
 FEATURES, the order `answer_model.json` stores its weights in.
 
 Left out: scoring with those weights (evidence.py) and the fitted scorer itself (scorer.py).
@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .dates import MONTH_ABBREVIATIONS, MONTH_NAMES, WEEKDAY_NAMES
-from .lexical import analyze
+from .lexical import QUESTION_WORDS, STOPWORDS_EN, STOPWORDS_ID, analyze
 from .slots import AskedSlot, asked_slot, match_slot
 
 # "may" is left out of the month names: as an English word it is far more often the modal verb
@@ -42,6 +42,12 @@ _KINDS = (  # first match wins: "tahun berapa" asks for a time, not a number
 )
 KINDS = tuple(kind for kind, _ in _KINDS)
 _COUNT_WORDS = frozenset(("berapa", "berapakah", "many", "much"))
+# A typed question word: the noun before "apa"/"mana"/"siapa" ("di stadion mana", "cedera apa",
+# "akun siapa"), or after "what"/"which" ("which stadium"); the answer is a new word beside it.
+_TYPED_AFTER_NOUN = frozenset("apa apakah mana manakah siapa siapakah".split())
+_TYPED_BEFORE_NOUN = frozenset(("what", "which"))
+_NOT_TYPE_NOUNS = STOPWORDS_ID | STOPWORDS_EN | QUESTION_WORDS | frozenset(
+    "nama jenis sebuah seorang is was are were did does do the".split())
 _MONEY_WORDS = frozenset(analyze("biaya harga nilai tarif dana uang anggaran gaji modal investasi kerugian money cost "
                                  "price worth"))
 
@@ -63,6 +69,8 @@ class Question:
     """What "berapa" counts: the terms just after it ("berapa tahun hukuman"), or just before ("korban ada berapa")."""
     slot: AskedSlot | None = None
     """The count (of which noun) or time (of which event) it asks for (slots.py), if any."""
+    typed: frozenset[str] = frozenset()
+    """Stems of the noun a typed question word names ("stadion" of "di stadion mana"), if any."""
 
     @classmethod
     def parse(cls, text: str, idf: Callable[[str], float], cross_lingual: bool = False) -> Question:
@@ -81,7 +89,21 @@ class Question:
         around = [] if at is None else lowered[at + 1:at + 3] if at + 1 < len(lowered) else lowered[max(0, at - 2):at]
         unit = frozenset(analyze(" ".join(around)))
         bigrams = frozenset(zip(sequence, sequence[1:]))
-        return cls(text, weights, asked, kind, frozenset(lowered), bigrams, unit, asked_slot(text))
+        return cls(text, weights, asked, kind, frozenset(lowered), bigrams, unit, asked_slot(text), _typed(lowered))
+
+
+def _typed(lowered: list[str]) -> frozenset[str]:
+    """The stems of the noun (up to two words) a typed question word names (see _TYPED_AFTER_NOUN)."""
+    nouns = []
+    for i, word in enumerate(lowered):
+        if word in _TYPED_AFTER_NOUN:
+            j = i - 1
+            while j >= 0 and i - j <= 2 and lowered[j] not in _NOT_TYPE_NOUNS and lowered[j].isalpha():
+                nouns.append(lowered[j])
+                j -= 1
+        elif word in _TYPED_BEFORE_NOUN and i + 1 < len(lowered) and lowered[i + 1] not in _NOT_TYPE_NOUNS:
+            nouns.append(lowered[i + 1])
+    return frozenset(stem for noun in nouns for stem in analyze(noun))
 
 
 def coverage(question: Question, terms: set[str]) -> float:
@@ -92,7 +114,7 @@ def coverage(question: Question, terms: set[str]) -> float:
 
 FEATURES = ("coverage", "window_coverage", "asked", "window_asked", "bigrams", "dense", "dense_gap", "retrieval",
             "first_hit", "number_near_asked", "number_near_unit", "money", *(f"new_{kind}" for kind in KINDS), "words",
-            "capitals", "capital_near", "novelty", "hit_dense", "slot", "window_slot")
+            "capitals", "capital_near", "novelty", "hit_dense", "slot", "window_slot", "typed", "window_typed", "low_dense")
 DENSE_FEATURES = ("dense", "dense_gap")
 """The features that need the sentence embedded (e5 on 2 cores: ~35 ms a sentence); 0 when it is not."""
 
@@ -108,12 +130,29 @@ def slot_features(question: Question, sentence: str, window: str) -> tuple[float
     return own - 1.0, around - 1.0
 
 
+def typed_feature(question: Question, words: list[str]) -> float:
+    """`typed`: 0 when the typed noun stands beside a word the question does not have ("di
+    Stadion Etihad" for "di stadion mana"), or none is asked; -1 when it does not."""
+    if not question.typed:
+        return 0.0
+    lowered = [w.lower() for w in words]
+    for j, word in enumerate(lowered):
+        if question.typed.intersection(analyze(word)):
+            for k in (j + 1, j + 2, j - 1, j - 2):
+                if 0 <= k < len(lowered) and lowered[k] not in question.tokens and lowered[k] not in _NOT_TYPE_NOUNS \
+                        and not question.typed.intersection(analyze(lowered[k])):
+                    return 0.0
+    return -1.0
+
+
 def sentence_features(question: Question, sentence: str, window: str, retrieval: float, rank: int,
                       dense: float | None = None, best_dense: float | None = None,
-                      hit_dense: float = 0.0) -> list[float]:
+                      hit_dense: float = 0.0, dense_floor: float | None = None) -> list[float]:
     """The numbers the sentence scorer weighs (named in FEATURES, same order). `dense`: the
     sentence's similarity to the question (None: not embedded, both dense features 0);
-    `hit_dense`: its article's best chunk's, from the search."""
+    `hit_dense`: its article's best chunk's, from the search; `dense_floor`: the cosine under
+    which that chunk is off the question's topic, for the embedder the scorer was fitted with
+    (None: another embedder, whose cosines the scorer does not know, and `low_dense` is 0)."""
     words = _TOKEN.findall(sentence)
     stems = [analyze(w) for w in words]
     terms = {t for s in stems for t in s}
@@ -164,4 +203,8 @@ def sentence_features(question: Question, sentence: str, window: str, retrieval:
         len(terms - question.weights.keys()) / len(terms) if terms else 0.0,
         hit_dense,
         *slot_features(question, sentence, window),
+        typed_feature(question, words),
+        typed_feature(question, _TOKEN.findall(window)) if window != sentence else typed_feature(question, words),
+        # How far the best chunk's cosine falls under the floor (0 above it), in tenths.
+        min(0.0, hit_dense - dense_floor) * 10 if dense_floor is not None else 0.0,
     ]

@@ -33,6 +33,15 @@ class ScorerModel:
     min_support: float
     fitted_on: str
     fitted_at: str
+    dense_floor: float | None = None
+    """The best chunk's cosine under which a question is off the articles' topic (`low_dense`)..."""
+    floor_embedders: tuple[str, ...] = ()
+    """... for the embedders it was fitted with (one model, e5); other embedders' cosines are
+    on another scale, and `low_dense` is 0 for them."""
+
+    def floor_for(self, embedder_id: str) -> float | None:
+        """`dense_floor` for an index embedded by `embedder_id`, else None."""
+        return self.dense_floor if embedder_id in self.floor_embedders else None
 
     @property
     def uses_dense(self) -> bool:
@@ -53,7 +62,9 @@ def load_scorer(path: Path = MODEL_FILE) -> ScorerModel:
         features = tuple(data["features"])
         model = ScorerModel(rank_weights=dict(data["rank_weights"]), answer_weights=dict(data["answer_weights"]),
                             answer_bias=float(data["answer_bias"]), min_support=float(data["min_support"]),
-                            fitted_on=str(data.get("fitted_on", "")), fitted_at=str(data.get("fitted_at", "")))
+                            fitted_on=str(data.get("fitted_on", "")), fitted_at=str(data.get("fitted_at", "")),
+                            dense_floor=float(data["dense_floor"]["cosine"]) if "dense_floor" in data else None,
+                            floor_embedders=tuple(data["dense_floor"]["embedders"]) if "dense_floor" in data else ())
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise ConfigError(f"cannot read the answer scorer {path}: {err}; "
                           "refit it with `python -m evals.fit_answers fit`") from err
@@ -76,8 +87,9 @@ def fitted_scorer() -> ScorerModel:
 def answer_probability(features: np.ndarray, weights: np.ndarray | None = None, bias: float | None = None) -> float:
     """Probability that the best sentence (its FEATURES) answers the question; by default
     with the fitted answer weights and bias."""
-    model = fitted_scorer()
-    if weights is None:
-        weights = model.vector(model.answer_weights)
-    logit = float(features @ weights) + (model.answer_bias if bias is None else bias)
+    if weights is None or bias is None:  # a refit passes both: the saved model may be for other features
+        model = fitted_scorer()
+        weights = model.vector(model.answer_weights) if weights is None else weights
+        bias = model.answer_bias if bias is None else bias
+    logit = float(features @ weights) + bias
     return 1 / (1 + math.exp(-logit))

@@ -1,8 +1,9 @@
 """Issue 15 at the level of `Assistant.ask`, on real articles in a real index built with the
 bundled e5 (the offline default): the number tied to the asked noun, the time tied to the
-asked event, relative days resolved against the article's date beside the verbatim quote, the
-quote that starts after the dateline, the follow-up "Kapan itu terjadi?", and a refused
-on-topic question the articles cannot answer. The seed article always; IndoSum articles when
+asked event, the name beside the noun of a typed question word ("di stadion mana"), relative
+days resolved against the article's date beside the verbatim quote, the quote that starts
+after the dateline, the follow-up "Kapan itu terjadi?", a refused on-topic question the
+articles cannot answer, and refused questions the articles are not about. The seed article always; IndoSum articles when
 ../shared/data is there."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from evals.indosum_qa import default_articles, load_unanswerable
 from rag.answer import Assistant
 from rag.articles import read_sources
 from rag.indexer import build_index
+from rag.scorer import fitted_scorer
 from rag.search import Searcher
 from rag.settings import Settings
 from tests.citations import check_every_sentence_is_quoted
@@ -161,3 +163,24 @@ def test_indosum_on_topic_unanswerable_is_refused(assistant) -> None:
     assert found[0].article_id == ARSENAL, "on topic: the article is found"
     result = helper.ask(item.question)
     assert result.refused, result.text
+
+
+def test_indosum_typed_question_word_quotes_the_name_beside_its_noun(assistant) -> None:
+    """"Di stadion mana": the sentence with "Stadion Emirates", not the one that restates the match."""
+    helper, bodies = _indosum(assistant)
+    result = helper.ask("Di stadion mana Arsenal mengalahkan Manchester United?")
+    assert "Stadion Emirates" in _first_quote(result), result.text
+    assert result.citations[0].article_id == ARSENAL
+    check_every_sentence_is_quoted(result, bodies)
+
+
+@pytest.mark.parametrize("question", ["Kapan Albert Einstein lahir?", "Apa ibu kota Australia?",
+                                      "Siapa presiden Prancis saat ini?"])
+def test_questions_the_articles_are_not_about_are_refused(assistant, question: str) -> None:
+    """Their best chunk's e5 cosine is under the scorer's floor (`low_dense` < 0): off topic."""
+    helper, _ = _indosum(assistant)
+    floor = fitted_scorer().floor_for(helper.searcher.embedder.id)
+    assert floor is not None, "the scorer knows e5's cosines"
+    best = helper.evidence(question, helper.searcher.retrieve(question, k=5, context_radius=1))[0]
+    assert best.hit.dense_score < floor
+    assert helper.ask(question).refused

@@ -77,6 +77,7 @@ def test_the_fitter_writes_what_the_loader_reads(tmp_path: Path) -> None:
     assert (again.rank_weights, again.answer_weights, again.answer_bias, again.min_support) == (
         model.rank_weights, model.answer_weights, model.answer_bias, model.min_support)
     assert (again.fitted_on, again.fitted_at) == ("test data", "2026-12-02")
+    assert again.dense_floor == model.dense_floor and again.floor_embedders == model.floor_embedders
     with pytest.raises(ValueError):
         write_model(tmp_path / "bad.json", {"coverage": 1.0}, model.answer_weights, 0.0, 0.5, "", "")
 
@@ -102,3 +103,33 @@ def test_dated_notice_only_for_a_year_after_every_cited_article() -> None:
     assert dated_notice(cited, "Siapa pemenang Pilkada?", "en") is None
     undated = [Citation(1, ArticleRef("a", "t"), "q", 0, 1)]
     assert dated_notice(undated, "Siapa pemenang Pilkada 2018?", "id") is None
+
+
+def test_a_typed_question_word_names_the_noun_its_answer_stands_beside() -> None:
+    from rag.features import typed_feature
+
+    stadium = Question.parse("Di stadion mana Chelsea mengalahkan Manchester City?", lambda t: 1.0)
+    assert stadium.typed == {"stadion"}
+    assert Question.parse("Cedera apa yang dialami Ibrahimovic?", lambda t: 1.0).typed == {"cedera"}
+    assert Question.parse("Which stadium hosted the final?", lambda t: 1.0).typed == {"stadium"}
+    assert Question.parse("Siapa yang menang?", lambda t: 1.0).typed == frozenset()
+    assert typed_feature(stadium, "Chelsea menang 3-1 di Stadion Etihad".split()) == 0.0
+    assert typed_feature(stadium, "Chelsea mengalahkan Manchester City 3-1".split()) == -1.0
+    # The noun beside the question's own words only ("stadion mana"): nothing new, no answer.
+    assert typed_feature(stadium, "Chelsea di stadion Manchester City".split()) == -1.0
+    untyped = Question.parse("Siapa yang menang?", lambda t: 1.0)
+    assert typed_feature(untyped, "Chelsea menang".split()) == 0.0
+
+
+def test_low_dense_counts_only_under_the_floor_and_for_the_fitted_embedder() -> None:
+    question = Question.parse("Kapan Albert Einstein lahir?", lambda t: 1.0)
+    sentence = "Einstein lahir di Ulm pada 14 Maret 1879."
+    low = FEATURES.index("low_dense")
+    assert sentence_features(question, sentence, sentence, 1.0, 1, hit_dense=0.80, dense_floor=0.86)[low] == \
+        pytest.approx(-0.6)
+    assert sentence_features(question, sentence, sentence, 1.0, 1, hit_dense=0.90, dense_floor=0.86)[low] == 0.0
+    assert sentence_features(question, sentence, sentence, 1.0, 1, hit_dense=0.30, dense_floor=None)[low] == 0.0
+    model = load_scorer()
+    assert model.dense_floor is not None and model.floor_for("e5:bundled") == model.dense_floor
+    assert model.floor_for("use:multilingual-v3") is None and model.floor_for("hash:256") is None
+    assert model.answer_weights["low_dense"] > 0, "under the floor, an answer is less likely"
